@@ -34,3 +34,79 @@ def use_korean_font() -> bool:
     matplotlib.rcParams["font.family"] = FONT_FAMILY
     matplotlib.rcParams["axes.unicode_minus"] = False  # Nanum has no U+2212 minus sign
     return True
+
+
+def loss_curve(history, title: str = "", xlabel: str = "step", ylabel: str = "loss",
+               train_label: str = "train", eval_label: str = "held-out"):  # fmt: skip
+    """Training loss per step (smoothed) and held-out loss at each evaluation."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    loss = np.asarray(history.train_loss)
+    window = max(1, len(loss) // 50)
+    smooth = np.convolve(loss, np.ones(window) / window, mode="valid")
+    ax.plot(np.asarray(history.steps[window - 1 :]) + 1, smooth, label=train_label)
+    if history.eval_loss:
+        ax.plot(history.eval_steps, history.eval_loss, "o-", label=eval_label)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def flow_diagram(stages: list[str], notes: list[str] | None = None, title: str = ""):
+    """Boxes joined by arrows, left to right: a pipeline such as pretraining -> fine-tuning."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    n = len(stages)
+    fig, ax = plt.subplots(figsize=(2.6 * n, 2.4))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, stage in enumerate(stages):
+        box = FancyBboxPatch((i * 3, 0), 2.2, 1.2, boxstyle="round,pad=0.1",
+                             facecolor=colors[i % len(colors)], alpha=0.25)  # fmt: skip
+        ax.add_patch(box)
+        ax.text(i * 3 + 1.1, 0.6, stage, ha="center", va="center", fontsize=12, weight="bold")
+        if notes:
+            ax.text(i * 3 + 1.1, -0.45, notes[i], ha="center", va="top", fontsize=9, wrap=True)
+        if i < n - 1:
+            ax.annotate("", xy=(i * 3 + 2.95, 0.6), xytext=(i * 3 + 2.35, 0.6),
+                        arrowprops={"arrowstyle": "->", "lw": 2})  # fmt: skip
+    ax.set_xlim(-0.3, 3 * n - 0.5)
+    ax.set_ylim(-1.6, 1.5)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def probability_bars(panels: dict[str, tuple[list[str], list[float]]], ylabel: str = ""):
+    """One bar chart per panel title: ``{title: (labels, probabilities)}``, side by side."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.0), sharey=True,
+                             squeeze=False)  # fmt: skip
+    for ax, (title, (labels, probs)) in zip(axes[0], panels.items(), strict=True):
+        ax.bar(range(len(probs)), probs)
+        ax.set_xticks(range(len(labels)), [repr(s)[1:-1] for s in labels])
+        ax.set_title(title)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel(ylabel)
+    fig.tight_layout()
+    return fig
+
+
+def mask_panels(masks: dict[str, object], xlabel: str = "", ylabel: str = ""):
+    """Attention masks side by side (1 = may look, 0 = may not): ``{title: 2-D array}``."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, axes = plt.subplots(1, len(masks), figsize=(3.2 * len(masks), 3.2), squeeze=False)
+    for ax, (title, mask) in zip(axes[0], masks.items(), strict=True):
+        ax.imshow(np.asarray(mask, dtype=float), cmap="Blues", vmin=0, vmax=1.3)
+        ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xticks=[], yticks=[])
+    fig.tight_layout()
+    return fig
