@@ -24,7 +24,7 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check .
-	LLMBOOK_STRICT_CHECKS=1 $(PY) -m pytest -n 2 --dist loadfile --nbval-lax \
+	$(PY) -m pytest -n 2 --dist loadfile --nbval-lax \
 		--nbval-cell-timeout=300 tests chapters solutions
 
 clean:

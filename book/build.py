@@ -72,7 +72,7 @@ def build_language(lang: str, config: dict, toc: dict) -> Path:
     )
     out = BUILD / lang
     cmd = [
-        sys.executable, "-m", "jupyter_book.cli.main", "build", str(ROOT),
+        str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
         "--config", str(work / "_config.yml"), "--toc", str(work / "_toc.yml"),
         "--path-output", str(out), "-W", "-n", "--keep-going",
     ]  # fmt: skip

@@ -16,7 +16,6 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 
-
 @dataclass
 class TrainConfig:
     """How long and how fast to train. ``steps`` optimizer steps of ``batch_size`` windows."""
