@@ -19,6 +19,17 @@ def _make_exercises(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grade(args: argparse.Namespace) -> int:
+    from llmbook.grading import grade
+
+    rows = grade(args.submissions, args.out, chapter=args.chapter, jobs=args.jobs,
+                 cell_timeout=args.cell_timeout, memory_mb=args.memory_mb)  # fmt: skip
+    for r in rows:
+        print(f"{r.student}: {r.total:g} ({r.status})")
+    print(f"wrote {args.out} and {Path(args.out).stem}_feedback/")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="llmbook", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -29,6 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", default=".", help="the course repository (default: here)")
     p.add_argument("--check", action="store_true", help="only report what is out of date")
     p.set_defaults(run=_make_exercises)
+    p = sub.add_parser("grade", help="grade students' exercise notebooks into a CSV")
+    p.add_argument("submissions", nargs="+", type=Path, help="the students' .ipynb files")
+    p.add_argument("--out", type=Path, default=Path("grades.csv"), help="the grade sheet")
+    p.add_argument("--chapter", help="the assignment's chapter, e.g. 01 (default: inferred)")
+    p.add_argument("--jobs", type=int, default=None, help="notebooks at once (default: cores)")
+    p.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per cell")
+    p.add_argument("--memory-mb", type=int, default=4096, help="memory limit per notebook")
+    p.set_defaults(run=_grade)
     args = parser.parse_args(argv)
     return args.run(args)
 

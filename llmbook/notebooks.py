@@ -99,10 +99,12 @@ def graded_ids(nb: nbformat.NotebookNode) -> list[str]:
     return ids
 
 
-def with_grading_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def with_grading_metadata(nb: nbformat.NotebookNode, chapter: str, lang: str) -> nbformat.NotebookNode:
     """A copy of a solution notebook whose answer and check cells carry nbgrader metadata
-    (``grade_id``, ``points`` from the registry), so an instructor's tools find them."""
+    (``grade_id``, ``points`` from the registry), so an instructor's tools find them, and whose
+    notebook metadata names its chapter and language (for ``llmbook grade``)."""
     nb = copy.deepcopy(nb)
+    nb.metadata["llmbook"] = {"chapter": chapter, "lang": lang}
     answers = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -122,9 +124,9 @@ def with_grading_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def make_exercise(solution: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
+def make_exercise(solution: nbformat.NotebookNode, chapter: str, lang: str) -> nbformat.NotebookNode:
     """The learner's notebook: solutions stubbed, outputs cleared, grading metadata kept."""
-    nb = with_grading_metadata(solution)
+    nb = with_grading_metadata(solution, chapter, lang)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -138,11 +140,11 @@ def sync_exercises(root: Path, check_only: bool = False) -> list[Path]:
     were (or, with ``check_only``, would be) written."""
     changed = []
     for sol_path in sorted(Path(root).glob("solutions/*/*.ipynb")):
-        lang = language_of(sol_path)
+        lang, chapter = language_of(sol_path), sol_path.name[:2]
         solution = nbformat.read(sol_path, as_version=4)
         targets = {
-            sol_path: with_grading_metadata(solution),
-            Path(root) / "exercises" / lang / sol_path.name: make_exercise(solution, lang),
+            sol_path: with_grading_metadata(solution, chapter, lang),
+            Path(root) / "exercises" / lang / sol_path.name: make_exercise(solution, chapter, lang),
         }
         for path, nb in targets.items():
             text = nbformat.writes(nb) + "\n"
