@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Tests and the book build run on the CPU with the same results everywhere.
 export LLMBOOK_DEVICE ?= cpu
 
-.PHONY: book test env clean
+.PHONY: book test env browser clean
 
 env: $(STAMP)
 
@@ -22,7 +22,12 @@ $(STAMP): pyproject.toml requirements.txt
 book: $(STAMP)
 	$(PY) book/build.py
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+browser:
+	@command -v chromium >/dev/null && fc-list | grep -q "Noto Sans CJK" || \
+		{ apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+test: $(STAMP) browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2 --dist loadfile --nbval-lax \
 		--nbval-cell-timeout=300 tests chapters solutions

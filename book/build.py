@@ -5,16 +5,27 @@ own search index, its own 'previous/next' texts) from the shared ``_config.yml``
 ``_toc.yml``; both builds share one execution cache. Every page links to its twin through
 ``book/templates/twin-link.html``.
 
-Usage: ``python book/build.py`` (from anywhere; ``--lang ko`` builds one language).
+The site works offline: MathJax, RequireJS and the widget manager, which Jupyter Book loads from
+CDNs by default, are installed from the npm registry once (``_build/vendor``, like ``.venv`` for
+Python packages) and served from the site's own ``_vendor/`` folder; Korean search uses
+``book/korean_search.py``.
+
+Usage: ``python book/build.py`` (from anywhere; ``--lang ko`` builds one language,
+``--no-execute`` renders notebooks without running them, ``--build-dir DIR`` builds into
+``DIR/html`` instead of ``_build/html``).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import fnmatch
+import json
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -24,6 +35,17 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 LANGS = ("ko", "en")
 TITLES = {"ko": "LLM 밑바닥부터 만들기", "en": "Building an LLM from Scratch"}
+VENDOR = BUILD / "vendor"
+# npm packages the pages load, pinned, with the files the site needs from each (the rest of each
+# package is left out). Served from _vendor/, outside _static/: Jupyter Book adds every .js and .css
+# under _static/ to every page.
+VENDORED = {
+    "mathjax": ("mathjax@3.2.2", ["LICENSE", "es5/tex-chtml.js", "es5/input/tex/extensions/*",
+                                  "es5/output/chtml/fonts/woff-v2/*", "es5/ui/*", "es5/a11y/*"]),
+    "requirejs": ("requirejs@2.3.8", ["require.js"]),
+    "html-manager": ("@jupyter-widgets/html-manager@1.0.15",
+                     ["dist/embed-amd.js", "dist/*.woff", "dist/*.woff2"]),
+}  # fmt: skip
 
 
 def part_language(part: dict) -> str:
@@ -47,30 +69,70 @@ def language_toc(toc: dict, lang: str) -> dict:
     return {"format": toc["format"], "root": root, "parts": parts}
 
 
-def language_config(config: dict, lang: str) -> dict:
+def vendor_assets() -> Path:
+    """The folder holding ``_vendor/``: the pinned npm packages' files, fetched with ``npm pack``
+    on first use (the network is needed only then) and kept for later builds."""
+    site = VENDOR / "site"
+    stamp = VENDOR / "installed.json"
+    if stamp.exists() and json.loads(stamp.read_text()) == VENDORED:
+        return site
+    if shutil.which("npm") is None:
+        raise SystemExit("book/build.py needs npm (Node.js) once, to fetch MathJax and RequireJS")
+    shutil.rmtree(VENDOR, ignore_errors=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (spec, patterns) in VENDORED.items():
+            packed = subprocess.run(
+                ["npm", "pack", "--json", "--pack-destination", tmp, spec],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            tarball = Path(tmp) / json.loads(packed.stdout)[0]["filename"]
+            with tarfile.open(tarball) as tar:
+                for member in tar.getmembers():
+                    path = member.name.removeprefix("package/")
+                    if member.isfile() and any(fnmatch.fnmatch(path, p) for p in patterns):
+                        target = site / "_vendor" / name / path
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        target.write_bytes(tar.extractfile(member).read())
+    stamp.write_text(json.dumps(VENDORED))
+    return site
+
+
+def language_config(config: dict, lang: str, execute: bool = True) -> dict:
     """The shared configuration with this language's interface, title and absolute paths."""
     cfg = copy.deepcopy(config)
     cfg["title"] = TITLES[lang]
     cfg["execute"]["cache"] = str(BUILD / ".jupyter_cache")  # shared by both builds
-    sphinx = cfg.setdefault("sphinx", {}).setdefault("config", {})
+    if not execute:
+        cfg["execute"]["execute_notebooks"] = "off"
+    cfg.setdefault("sphinx", {})["local_extensions"] = {"korean_search": str(ROOT / "book")}
+    sphinx = cfg["sphinx"].setdefault("config", {})
     sphinx["language"] = lang
     sphinx["templates_path"] = [str(ROOT / "book" / "templates")]
     sphinx["html_static_path"] = [str(ROOT / "book" / "static")]
     sphinx["html_css_files"] = ["llmbook.css"]
+    # Relative paths are taken from _static/; the vendored files sit beside it, in _vendor/.
+    sphinx["html_extra_path"] = [str(vendor_assets())]
+    sphinx["mathjax_path"] = "../_vendor/mathjax/es5/tex-chtml.js"
+    sphinx["nb_ipywidgets_js"] = {
+        "../_vendor/requirejs/require.js": {},
+        "../_vendor/html-manager/dist/embed-amd.js": {},
+    }
     return cfg
 
 
-def build_language(lang: str, config: dict, toc: dict) -> Path:
+def build_language(lang: str, config: dict, toc: dict, build: Path = BUILD,
+                   execute: bool = True) -> Path:  # fmt: skip
     """Run Jupyter Book for one language (warnings are errors); returns its HTML folder."""
-    work = BUILD / "config" / lang
+    work = build / "config" / lang
     work.mkdir(parents=True, exist_ok=True)
     (work / "_config.yml").write_text(
-        yaml.safe_dump(language_config(config, lang), allow_unicode=True), encoding="utf-8"
+        yaml.safe_dump(language_config(config, lang, execute), allow_unicode=True),
+        encoding="utf-8",
     )
     (work / "_toc.yml").write_text(
         yaml.safe_dump(language_toc(toc, lang), allow_unicode=True), encoding="utf-8"
     )
-    out = BUILD / lang
+    out = build / lang
     cmd = [
         str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
         "--config", str(work / "_config.yml"), "--toc", str(work / "_toc.yml"),
@@ -82,8 +144,10 @@ def build_language(lang: str, config: dict, toc: dict) -> Path:
 
 def write_landing(site: Path) -> None:
     """``_build/html/index.html``: the bilingual landing page, rendered from ``index.md``."""
-    body = MarkdownIt("commonmark", {"html": True}).render(
-        (ROOT / "index.md").read_text(encoding="utf-8")
+    body = (
+        MarkdownIt("commonmark", {"html": True})
+        .enable("table")
+        .render((ROOT / "index.md").read_text(encoding="utf-8"))
     )
     template = (ROOT / "book" / "landing.html").read_text(encoding="utf-8")
     (site / "index.html").write_text(template.replace("{{ body }}", body), encoding="utf-8")
@@ -92,13 +156,26 @@ def write_landing(site: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lang", choices=LANGS, nargs="*", default=list(LANGS))
+    parser.add_argument(
+        "--no-execute",
+        dest="execute",
+        action="store_false",
+        help="render notebooks as stored, without running them (quick)",
+    )
+    parser.add_argument(
+        "--build-dir",
+        type=Path,
+        default=BUILD,
+        help="where the builds go; the site is BUILD_DIR/html (default: _build)",
+    )
     args = parser.parse_args(argv)
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    site = BUILD / "html"
+    build = args.build_dir.resolve()
+    site = build / "html"
     site.mkdir(parents=True, exist_ok=True)
     for lang in args.lang:
-        html = build_language(lang, config, toc)
+        html = build_language(lang, config, toc, build, args.execute)
         shutil.rmtree(site / lang, ignore_errors=True)
         shutil.copytree(html, site / lang)
     write_landing(site)

@@ -1,0 +1,142 @@
+"""Publishing, tested as far as it runs offline: the GitHub workflows run the README's commands,
+the Binder configuration installs llmbook, and the Colab cell does nothing outside Colab.
+(The launch links of the built pages are checked in tests/test_site.py, which builds the site.)"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import sysconfig
+import venv
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llmbook.notebooks import COLAB_CELL
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+DEAD_PROXY = "http://127.0.0.1:9"  # any attempt to reach the network fails at once
+
+
+def readme_commands() -> set[str]:
+    """The commands in the README's shell blocks, without their comments."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
+    lines = (line.split("#")[0].strip() for block in blocks for line in block.splitlines())
+    return {line for line in lines if line}
+
+
+def workflow(name: str) -> dict:
+    data = yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+    assert isinstance(data, dict) and data.get("jobs"), f"{name}: no jobs"
+    return data
+
+
+def run_steps(data: dict) -> list[str]:
+    return [step["run"].strip() for job in data["jobs"].values()
+            for step in job.get("steps", []) if "run" in step]  # fmt: skip
+
+
+def test_readme_names_the_two_commands():
+    assert {"make book", "make test"} <= readme_commands()
+
+
+@pytest.mark.parametrize("name, command", [("book.yml", "make book"), ("tests.yml", "make test")])
+def test_workflow_runs_the_readme_command(name, command):
+    data = workflow(name)
+    # PyYAML reads the key `on` as True.
+    assert data.get("on", data.get(True)), f"{name}: no trigger"
+    steps = run_steps(data)
+    assert command in steps
+    # The build and the tests are the README's command and nothing else: no extra make target,
+    # pytest call or build script that a reader following the README would not run.
+    others = [s for s in steps if s != command]
+    assert not [s for s in others if re.search(r"\bmake\b|pytest|build\.py|jupyter-book", s)]
+
+
+def test_book_workflow_deploys_the_readme_site_folder():
+    data = workflow("book.yml")
+    steps = [s for job in data["jobs"].values() for s in job.get("steps", [])]
+    upload = [
+        s for s in steps if str(s.get("uses", "")).startswith("actions/upload-pages-artifact")
+    ]
+    assert [s["with"]["path"] for s in upload] == ["_build/html"]
+    assert any(str(s.get("uses", "")).startswith("actions/deploy-pages") for s in steps)
+    assert data["permissions"]["pages"] == "write"
+
+
+@pytest.mark.slow
+def test_binder_config_installs_llmbook_in_a_fresh_venv(tmp_path):
+    """Run binder/postBuild as repo2docker does (from the repository root) with a fresh venv's
+    python first on PATH. Offline, pip takes the dependencies from our venv (a .pth file) and
+    installs only llmbook; the index options of postBuild are overridden by PIP_NO_INDEX."""
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=False)
+    python = env_dir / "bin" / "python"
+    fresh_site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    (Path(fresh_site) / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    env = {"PATH": f"{env_dir / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path),
+           "PIP_NO_INDEX": "1", "PIP_NO_DEPS": "1",
+           "PIP_NO_BUILD_ISOLATION": "0",  # pip's inverted flag: this means --no-build-isolation
+           "http_proxy": DEAD_PROXY, "https_proxy": DEAD_PROXY, "HTTP_PROXY": DEAD_PROXY,
+           "HTTPS_PROXY": DEAD_PROXY, "LLMBOOK_DEVICE": "cpu",
+           "MPLCONFIGDIR": str(tmp_path / "mpl")}  # fmt: skip
+    post_build = ROOT / "binder" / "postBuild"
+    assert os.access(post_build, os.X_OK), "binder/postBuild must be executable"
+    assert (ROOT / "binder" / "runtime.txt").read_text().strip().startswith("python-3.")
+    done = subprocess.run([str(post_build)], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    check = (
+        "import json, pathlib, sys, llmbook\n"
+        "from llmbook import corpus\n"
+        "print(json.dumps([str(pathlib.Path(llmbook.__file__).parent), sys.prefix,"
+        " len(corpus.load('ko'))]))"
+    )
+    out = subprocess.run([str(python), "-c", check], cwd=tmp_path, env=env,
+                         capture_output=True, text=True)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    package, prefix, n_chars = json.loads(out.stdout)
+    assert Path(package).is_relative_to(prefix), "llmbook was not installed into the new venv"
+    assert n_chars > 50_000
+
+
+COLAB_PROBE = """
+import json, sys, types
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+shell = InteractiveShell.instance()
+calls = []
+shell.register_magic_function(lambda line: calls.append(line), "line", "pip")
+cell = json.loads(sys.argv[1])
+results = {}
+for place in ("elsewhere", "colab"):
+    if place == "colab":
+        sys.modules["google.colab"] = types.ModuleType("google.colab")
+    calls.clear()
+    with capture_output() as captured:
+        ok = shell.run_cell(cell).success
+    results[place] = [ok, list(calls), captured.stdout, captured.stderr]
+print(json.dumps(results))
+"""
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_colab_cell_installs_only_in_colab(lang, tmp_path):
+    """Outside Colab the cell runs, installs nothing and prints nothing; in (a stand-in for)
+    Colab it calls %pip install for llmbook from the repository."""
+    env = {**os.environ, "HOME": str(tmp_path), "IPYTHONDIR": str(tmp_path / "ipython")}
+    out = subprocess.run([sys.executable, "-c", COLAB_PROBE, json.dumps(COLAB_CELL[lang])],
+                         env=env, capture_output=True, text=True)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    results = json.loads(out.stdout)
+    assert results["elsewhere"] == [True, [], "", ""]
+    ok, calls, stdout, _ = results["colab"]
+    assert ok and stdout == ""
+    assert calls == ['install -q "llmbook @ git+https://github.com/llmbook/llmbook"']
