@@ -174,6 +174,17 @@ class GPT(nn.Module):
             x = block(x, cache[i] if cache else None)
         return self.head(self.ln_f(x))
 
+    @torch.no_grad()
+    def attention_weights(self, idx: torch.Tensor) -> list[torch.Tensor]:
+        """Each block's attention weights for ``idx``, ``(batch, n_head, time, time)`` per layer:
+        what every position looked at (for heatmaps)."""
+        x = self.embed(idx)
+        weights = []
+        for block in self.blocks:
+            weights.append(block.attn(block.ln1(x), return_weights=True)[1])
+            x = block(x)
+        return weights
+
     def loss(self, idx: torch.Tensor, targets: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
         """Mean cross-entropy of the next-token predictions for ``idx`` against ``targets``
         (same shape); positions whose target is ``ignore_index`` do not count."""
