@@ -2,18 +2,26 @@
 
 The loop is the classic one: sample (input, next-token target) windows, minimise cross-entropy
 with AdamW (weight decay only on matrices), warm the learning rate up then decay it on a cosine,
-clip gradients, and evaluate on held-out text now and then.
+clip gradients, and evaluate on held-out text now and then. On top of that it accumulates
+gradients over micro-batches, uses mixed precision on CUDA (fp32 on CPU), saves checkpoints that
+resume exactly (model, optimizer, step, RNG and data position), and runs unchanged under
+``torchrun`` with DistributedDataParallel (each process takes its slice of the same global batch).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm.auto import tqdm
+
+from llmbook.checkpoint import load_checkpoint, save_checkpoint
 
 
 @dataclass
@@ -31,13 +39,19 @@ class TrainConfig:
     eval_every: int = 100
     eval_batches: int = 8
     seed: int = 0
+    grad_accum: int = 1  # batch_size windows per step, fed as grad_accum micro-batches
+    amp: bool = True  # mixed precision on CUDA (bf16, or fp16 with loss scaling); CPU stays fp32
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "context_length", "eval_every", "eval_batches"):
+        for name in ("steps", "batch_size", "context_length", "eval_every", "eval_batches",
+                     "grad_accum"):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig.{name} must be at least 1, got {getattr(self, name)}")
         if not 0 <= self.warmup_steps <= self.steps:
             raise ValueError("TrainConfig.warmup_steps must be between 0 and steps")
+        if self.batch_size % self.grad_accum:
+            raise ValueError(f"batch_size ({self.batch_size}) must be divisible by grad_accum "
+                             f"({self.grad_accum}): each micro-batch gets the same number of windows")  # fmt: skip
 
 
 @dataclass
@@ -127,6 +141,26 @@ def evaluate(
     return sum(losses) / len(losses)
 
 
+def _world() -> tuple[int, int]:
+    """(rank, world size): (0, 1) unless running under ``torch.distributed``."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _config_dict(obj) -> dict | None:
+    return asdict(obj) if is_dataclass(obj) else None
+
+
+def _autocast(dev: torch.device, cfg: TrainConfig):
+    """Mixed precision on CUDA (bf16 when the GPU has it, else fp16); nothing on CPU/MPS."""
+    if dev.type != "cuda" or not cfg.amp:
+        return contextlib.nullcontext(), None
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+    return torch.autocast("cuda", dtype=dtype), scaler
+
+
 def train(
     model: torch.nn.Module,
     train_tokens,
@@ -134,46 +168,124 @@ def train(
     eval_tokens=None,
     on_eval: Callable[[int, float | None], None] | None = None,
     progress: bool = True,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int = 0,
+    resume: bool = False,
+    stop_at: int | None = None,
 ) -> History:
     """Train ``model`` (returns logits ``(B, T, V)``) on ``train_tokens``; returns the history.
 
     ``on_eval(step, eval_loss)`` is called every ``cfg.eval_every`` steps and at the end (e.g. to
     print a sample), with ``eval_loss`` None when there is no held-out text.
+
+    ``checkpoint``: a file to save the whole training state to every ``checkpoint_every`` steps
+    and when the call ends. ``resume=True`` first loads it (it must exist and match this ``cfg``
+    and the model's ``config``) and continues from its step, so the final weights are bit-identical
+    to an uninterrupted run. ``stop_at`` ends the call after that many steps in total (train in
+    pieces). Under ``torch.distributed`` the model is wrapped in DistributedDataParallel, rank r
+    takes its share of every global batch, and only rank 0 writes checkpoints and shows progress.
     """
     params = list(model.parameters())
     if not params:
         raise ValueError("the model has no parameters to train")
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs checkpoint=<the file to resume from>")
+    if stop_at is not None and not 0 <= stop_at <= cfg.steps:
+        raise ValueError(f"stop_at must be between 0 and cfg.steps={cfg.steps}, got {stop_at}")
+    rank, world = _world()
+    per_rank, rest = divmod(cfg.batch_size, cfg.grad_accum * world)
+    if rest or per_rank < 1:
+        raise ValueError(f"batch_size ({cfg.batch_size}) must split evenly into grad_accum "
+                         f"({cfg.grad_accum}) x processes ({world}) micro-batches")  # fmt: skip
     dev = params[0].device
     tokens = as_token_tensor(train_tokens, cfg.context_length)
     gen = torch.Generator().manual_seed(cfg.seed)
     opt = make_optimizer(model, cfg.lr, cfg.weight_decay)
+    autocast, scaler = _autocast(dev, cfg)
     hist = History()
+    identity = {
+        "train_config": asdict(cfg),
+        "model_config": _config_dict(getattr(model, "config", None)),
+    }
+    start = 0
+    if resume:
+        state = load_checkpoint(checkpoint, expect=identity)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["data_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        if dev.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], dev)
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        hist.__dict__.update({k: list(v) for k, v in state["history"].items()})
+        start = state["step"]
+
+    def save(step: int) -> None:
+        if checkpoint is None or rank != 0:
+            return
+        save_checkpoint({
+            **identity, "step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
+            "data_rng": gen.get_state(), "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "history": asdict(hist),
+        }, checkpoint)  # fmt: skip
+
+    net = model
+    if world > 1:
+        ids = [dev.index] if dev.type == "cuda" else None
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    end = cfg.steps if stop_at is None else stop_at
+    if end < start:
+        raise ValueError(f"{checkpoint} is already at step {start}, past stop_at={stop_at}")
     model.train()
-    bar = tqdm(range(cfg.steps), desc="train", disable=not progress, mininterval=1.0)
+    bar = tqdm(range(start, end), desc="train", disable=not progress or rank != 0,
+               mininterval=1.0)  # fmt: skip
     for step in bar:
         lr = lr_at(step, cfg)
         for group in opt.param_groups:
             group["lr"] = lr
-        x, y = random_batch(tokens, cfg.batch_size, cfg.context_length, gen)
-        loss = lm_loss(model, x.to(dev), y.to(dev))
+        x, y = random_batch(tokens, cfg.batch_size, cfg.context_length, gen)  # the global batch
+        x, y = x.to(dev), y.to(dev)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        step_loss = 0.0
+        for micro in range(cfg.grad_accum):
+            lo = (micro * world + rank) * per_rank
+            sync = micro == cfg.grad_accum - 1 or world == 1
+            with (contextlib.nullcontext() if sync else net.no_sync()), autocast:
+                loss = lm_loss(net, x[lo : lo + per_rank], y[lo : lo + per_rank]) / cfg.grad_accum
+            (scaler.scale(loss) if scaler is not None else loss).backward()
+            step_loss += loss.item()
+        if world > 1:  # log the loss of the whole global batch, not this process's share
+            total = torch.tensor([step_loss], dtype=torch.float64)
+            dist.all_reduce(total)
+            step_loss = total.item() / world
+        if scaler is not None:
+            scaler.unscale_(opt)
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
+        if scaler is not None:
+            scaler.step(opt)
+            scaler.update()
+        else:
+            opt.step()
         hist.steps.append(step)
-        hist.train_loss.append(loss.item())
+        hist.train_loss.append(step_loss)
         hist.lr.append(lr)
         if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
             val = None
             if eval_tokens is not None:
-                val = evaluate(model, eval_tokens, cfg.context_length, cfg.batch_size,
-                               cfg.eval_batches, cfg.seed)  # fmt: skip
+                with autocast:
+                    val = evaluate(model, eval_tokens, cfg.context_length, cfg.batch_size,
+                                   cfg.eval_batches, cfg.seed)  # fmt: skip
                 hist.eval_steps.append(step + 1)
                 hist.eval_loss.append(val)
-                bar.set_postfix(loss=f"{loss.item():.3f}", eval=f"{val:.3f}")
+                bar.set_postfix(loss=f"{step_loss:.3f}", eval=f"{val:.3f}")
             if on_eval is not None:
                 on_eval(step + 1, val)
                 model.train()
+        if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < end:
+            save(step + 1)
+    save(end)
     return hist
-
