@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -25,7 +26,7 @@ from safetensors.torch import load_file, save_file
 
 from llmbook import corpus
 from llmbook.gpt import GPT, GPTConfig
-from llmbook.tokenizer import ENDOFTEXT, default_tokenizer
+from llmbook.tokenizer import ENDOFTEXT, default_encoding, default_tokenizer
 from llmbook.train import TrainConfig, train
 
 MODELS_DIR = Path(__file__).parent / "data" / "models"
@@ -38,7 +39,7 @@ LANGS = ("ko", "en")
 
 def encode(text: str) -> list[int]:
     """Token ids of ``text`` under the shipped tokenizer (tiktoken's fast encoder, same ids)."""
-    return default_tokenizer().to_tiktoken().encode_ordinary(text)
+    return default_encoding().encode_ordinary(text)
 
 
 def eot_id() -> int:
@@ -203,6 +204,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--grad-accum", type=int, default=1)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--dropout", type=float, default=MODEL_CONFIG.dropout)
+    ap.add_argument("--weight-decay", type=float, default=0.1, help="AdamW decay on matrices")
     ap.add_argument("--device", default=None, help="cpu, cuda, ... (default: llmbook.device())")
     ap.add_argument("--out", default=str(MODELS_DIR), help="folder for the weights and model card")
     ap.add_argument("--checkpoint", default="runs/pretrain_base.ckpt",
@@ -232,9 +235,10 @@ def main(argv: list[str] | None = None) -> dict:
     llmbook.seed(args.seed)
     tokens = training_tokens()
     mcfg = replace(MODEL_CONFIG, n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd,
-                   context_length=args.context_length)  # fmt: skip
+                   context_length=args.context_length, dropout=args.dropout)  # fmt: skip
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum,
                       context_length=mcfg.context_length, lr=args.lr,
+                      weight_decay=args.weight_decay,
                       warmup_steps=min(100, args.steps // 10), eval_every=max(1, args.steps // 6),
                       eval_batches=4, seed=args.seed)  # fmt: skip
     model = GPT(mcfg).to(dev)
@@ -262,7 +266,7 @@ def main(argv: list[str] | None = None) -> dict:
         "tokens_seen": cfg.steps * cfg.batch_size * cfg.context_length,
         "train_seconds": seconds,  # this call only; a resumed run adds its pieces' times
         "device": f"{dev.type} ({torch.get_num_threads()} threads)" if dev.type == "cpu" else str(dev),
-        "command": "python -m llmbook.pretrain " + " ".join(argv if argv is not None else []),
+        "command": "python -m llmbook.pretrain " + " ".join(sys.argv[1:] if argv is None else argv),
         "eval_loss_curve": {"steps": hist.eval_steps, "loss": hist.eval_loss},
     }
     out = Path(args.out)
@@ -300,6 +304,4 @@ def ngram_report(order: int = 4) -> dict:
     return report
 
 if __name__ == "__main__":
-    import sys
-
     main(sys.argv[1:])

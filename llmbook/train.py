@@ -172,8 +172,15 @@ def train(
     checkpoint_every: int = 0,
     resume: bool = False,
     stop_at: int | None = None,
+    loss_fn: Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] = lm_loss,
 ) -> History:
     """Train ``model`` (returns logits ``(B, T, V)``) on ``train_tokens``; returns the history.
+
+    ``train_tokens`` is a token stream (random windows are cut from it) or a callable
+    ``sample(batch_size, generator) -> (x, y)`` that draws a batch itself (fine-tuning: padded
+    prompt/response pairs with masked labels; classification: texts and class ids), with
+    ``loss_fn(model, x, y)`` (default :func:`lm_loss`) scoring it. Only parameters with
+    ``requires_grad`` are optimized (frozen layers, LoRA).
 
     ``on_eval(step, eval_loss)`` is called every ``cfg.eval_every`` steps and at the end (e.g. to
     print a sample), with ``eval_loss`` None when there is no held-out text.
@@ -185,9 +192,9 @@ def train(
     pieces). Under ``torch.distributed`` the model is wrapped in DistributedDataParallel, rank r
     takes its share of every global batch, and only rank 0 writes checkpoints and shows progress.
     """
-    params = list(model.parameters())
+    params = [p for p in model.parameters() if p.requires_grad]
     if not params:
-        raise ValueError("the model has no parameters to train")
+        raise ValueError("the model has no parameters to train (all frozen: requires_grad=False)")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs checkpoint=<the file to resume from>")
     if stop_at is not None and not 0 <= stop_at <= cfg.steps:
@@ -198,7 +205,9 @@ def train(
         raise ValueError(f"batch_size ({cfg.batch_size}) must split evenly into grad_accum "
                          f"({cfg.grad_accum}) x processes ({world}) micro-batches")  # fmt: skip
     dev = params[0].device
-    tokens = as_token_tensor(train_tokens, cfg.context_length)
+    sample = train_tokens if callable(train_tokens) else None
+    if sample is None:
+        tokens = as_token_tensor(train_tokens, cfg.context_length)
     gen = torch.Generator().manual_seed(cfg.seed)
     opt = make_optimizer(model, cfg.lr, cfg.weight_decay)
     autocast, scaler = _autocast(dev, cfg)
@@ -246,7 +255,10 @@ def train(
         lr = lr_at(step, cfg)
         for group in opt.param_groups:
             group["lr"] = lr
-        x, y = random_batch(tokens, cfg.batch_size, cfg.context_length, gen)  # the global batch
+        if sample is not None:
+            x, y = sample(cfg.batch_size, gen)  # the global batch
+        else:
+            x, y = random_batch(tokens, cfg.batch_size, cfg.context_length, gen)
         x, y = x.to(dev), y.to(dev)
         opt.zero_grad(set_to_none=True)
         step_loss = 0.0
@@ -254,7 +266,7 @@ def train(
             lo = (micro * world + rank) * per_rank
             sync = micro == cfg.grad_accum - 1 or world == 1
             with (contextlib.nullcontext() if sync else net.no_sync()), autocast:
-                loss = lm_loss(net, x[lo : lo + per_rank], y[lo : lo + per_rank]) / cfg.grad_accum
+                loss = loss_fn(net, x[lo : lo + per_rank], y[lo : lo + per_rank]) / cfg.grad_accum
             (scaler.scale(loss) if scaler is not None else loss).backward()
             step_loss += loss.item()
         if world > 1:  # log the loss of the whole global batch, not this process's share

@@ -66,9 +66,12 @@ def test_the_shipped_model_loads_offline_and_matches_its_card(monkeypatch):
     assert "| ko |" in (pretrain.MODELS_DIR / "base.md").read_text()
 
 
-@pytest.mark.xfail(strict=True, reason="the shipped CPU model (800 steps) does not beat a "
-                   "Kneser-Ney 4-gram yet: retrain longer (issue 7 acceptance), then drop this mark")
-@pytest.mark.parametrize("lang", ["ko", "en"])
+@pytest.mark.parametrize("lang", [
+    pytest.param("ko", marks=pytest.mark.xfail(strict=True, reason=(
+        "the shipped CPU model (3000 steps) overfits the small Korean split and does not beat the "
+        "Kneser-Ney 4-gram on it yet (issue 7 acceptance); drop this mark once it does"))),
+    "en",
+])
 def test_the_shipped_model_beats_the_ngram_baseline(lang):
     card = json.loads((pretrain.MODELS_DIR / "base.json").read_text())
     assert card["heldout"][lang]["bits_per_char"] < card["ngram_baseline"][lang]["bits_per_char"]

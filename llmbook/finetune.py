@@ -1,0 +1,360 @@
+"""Instruction fine-tuning (SFT): prompt templates, chat tokens, masked batches, training, answers.
+
+A pretrained model continues text; to make it *answer*, train it further on (prompt, response)
+pairs written in a fixed template, and count the loss only on the response tokens: the labels of
+prompt and padding positions are set to ``-100``, which cross-entropy ignores. Two templates:
+
+- Alpaca style (:func:`format_alpaca`): plain-text headers (``### Instruction:`` ...; Korean
+  prompts get Korean headers), the response ends with ``<|endoftext|>``;
+- chat style (:func:`format_chat`): new special tokens ``<|user|>``, ``<|assistant|>``,
+  ``<|end|>`` with ids after the base vocabulary, so the model's embedding and output layer grow
+  (:func:`add_chat_tokens`).
+
+``python -m llmbook.finetune`` fine-tunes the shipped base model on
+:func:`llmbook.instructions.instruction_dataset` with the chat template and writes the shipped
+SFT model (``llmbook/data/models/sft.safetensors`` and its card ``sft.json``);
+:func:`load_sft_model` loads it with no network. The classification side of fine-tuning
+(:class:`GPTClassifier`, :func:`freeze`, ...) lives in :mod:`llmbook.classification` and is
+re-exported here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import functools
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from llmbook.classification import (  # noqa: F401  (re-exported: fine-tuning's public API)
+    GPTClassifier,
+    LabelledTexts,
+    accuracy,
+    classification_dataset,
+    confusion_matrix,
+    fast_encoder,
+    freeze,
+    predict,
+    train_classifier,
+)
+from llmbook.gpt import GPT, GPTConfig, generate
+from llmbook.instructions import LANGS, TASKS, Instruction, instruction_dataset
+from llmbook.pretrain import MODELS_DIR, eot_id, load_base_model, save_model
+from llmbook.tokenizer import BPETokenizer, default_tokenizer
+from llmbook.train import History, TrainConfig, train
+
+NAME = "sft"
+IGNORE_INDEX = -100
+TEMPLATES = ("chat", "alpaca")
+
+# ----- Alpaca-style template -------------------------------------------------------------------
+ALPACA_HEADERS = {
+    "en": {"instruction": "### Instruction:", "input": "### Input:", "response": "### Response:"},
+    "ko": {"instruction": "### 지시:", "input": "### 입력:", "response": "### 응답:"},
+}
+ALPACA_RESPONSE_HEADER = {lang: h["response"] for lang, h in ALPACA_HEADERS.items()}
+
+
+def _check_example(ex) -> Instruction:
+    if not isinstance(ex, Instruction):
+        raise TypeError(f"expected an Instruction (from instruction_dataset), got {type(ex).__name__}")
+    if ex.lang not in ALPACA_HEADERS:
+        raise ValueError(f"Instruction.lang must be 'ko' or 'en', got {ex.lang!r}")
+    return ex
+
+
+def format_alpaca(ex: Instruction) -> str:
+    """The Alpaca-style prompt of ``ex``, up to and including the response header (the model
+    writes what follows). The input section is left out when ``ex.input`` is empty."""
+    h = ALPACA_HEADERS[_check_example(ex).lang]
+    parts = [f"{h['instruction']}\n{ex.instruction}"]
+    if ex.input:
+        parts.append(f"{h['input']}\n{ex.input}")
+    parts.append(f"{h['response']}\n")
+    return "\n\n".join(parts)
+
+
+# ----- chat template with special tokens -------------------------------------------------------
+CHAT_TOKENS = {"<|user|>": 4096, "<|assistant|>": 4097, "<|end|>": 4098}
+ROLE_TOKENS = {"user": "<|user|>", "assistant": "<|assistant|>"}
+END = "<|end|>"
+
+
+@functools.lru_cache(maxsize=1)
+def chat_tokenizer() -> BPETokenizer:
+    """The default tokenizer with the chat special tokens added (vocabulary 4,099)."""
+    base = default_tokenizer()
+    byte_order = [base.token_bytes(i)[0] for i in range(256)]
+    return BPETokenizer(base.merges, base.pattern, {**base.special_tokens, **CHAT_TOKENS},
+                        byte_order)  # fmt: skip
+
+
+def chat_vocab_size() -> int:
+    """The vocabulary size with the chat tokens: 4,099."""
+    return max(CHAT_TOKENS.values()) + 1
+
+
+def add_chat_tokens(model: GPT, seed: int = 0) -> GPT:
+    """A copy of ``model`` whose vocabulary grows to hold :data:`CHAT_TOKENS`.
+
+    The new embedding rows start at the mean of the existing ones plus a little noise (so they
+    begin as an "average token" and differ from one another); with tied weights the output layer
+    grows with them. A model that already has the tokens is returned unchanged (as a copy).
+    """
+    if not isinstance(model, GPT):
+        raise TypeError(f"add_chat_tokens expects a GPT, got {type(model).__name__}")
+    old = model.config.vocab_size
+    new = chat_vocab_size()
+    out = copy.deepcopy(model)
+    if old >= new:
+        return out
+    if old != default_tokenizer().vocab_size:
+        raise ValueError(f"the model's vocabulary ({old}) is not the default tokenizer's "
+                         f"({default_tokenizer().vocab_size}): cannot add chat tokens after it")  # fmt: skip
+    cfg = GPTConfig(**{**asdict(model.config), "vocab_size": new})
+    emb = model.embed.tok.weight.detach()
+    gen = torch.Generator().manual_seed(seed)
+    extra = emb.mean(0) + 0.02 * torch.randn(new - old, emb.shape[1], generator=gen).to(emb)
+    out.config = cfg
+    out.embed.tok = nn.Embedding(new, emb.shape[1]).to(emb.device)
+    out.embed.tok.weight = nn.Parameter(torch.cat([emb, extra]))
+    out.head = nn.Linear(emb.shape[1], new, bias=False).to(emb.device)
+    if cfg.tie_weights:
+        out.head.weight = out.embed.tok.weight
+    else:
+        out.head.weight = nn.Parameter(torch.cat([model.head.weight.detach(), extra]))
+    return out
+
+
+def format_chat(messages: Sequence[dict], add_generation_prompt: bool = False) -> str:
+    """Messages ``[{"role": "user"|"assistant", "content": str}, ...]`` as one string:
+    ``<|user|>content<|end|><|assistant|>content<|end|>...``. ``add_generation_prompt``
+    appends ``<|assistant|>`` so the model writes the next reply."""
+    out = []
+    for m in messages:
+        if not isinstance(m, dict) or m.get("role") not in ROLE_TOKENS or not isinstance(
+                m.get("content"), str):  # fmt: skip
+            raise ValueError(f"each message must be {{'role': 'user' or 'assistant', 'content': "
+                             f"str}}, got {m!r}")  # fmt: skip
+        out.append(f"{ROLE_TOKENS[m['role']]}{m['content']}{END}")
+    if add_generation_prompt:
+        out.append(ROLE_TOKENS["assistant"])
+    return "".join(out)
+
+
+def user_message(ex: Instruction) -> str:
+    """What the user says for ``ex``: the instruction, then the input on its own line."""
+    return f"{ex.instruction}\n{ex.input}" if ex.input else ex.instruction
+
+
+def _ids(text: str) -> list[int]:
+    return fast_encoder().encode_ordinary(text)
+
+
+def end_id(template: str = "chat") -> int:
+    """The token that ends a response: ``<|end|>`` (chat) or ``<|endoftext|>`` (alpaca)."""
+    return CHAT_TOKENS[END] if _template(template) == "chat" else eot_id()
+
+
+def _template(template: str) -> str:
+    if template not in TEMPLATES:
+        raise ValueError(f"template must be one of {TEMPLATES}, got {template!r}")
+    return template
+
+
+def prompt_ids(prompt: Instruction | str, template: str = "chat") -> list[int]:
+    """Token ids of the prompt the model answers: an :class:`Instruction`, or a plain string
+    taken as the user's message (chat) or the instruction (alpaca, English headers)."""
+    if isinstance(prompt, str):
+        prompt = Instruction(prompt, "", "", "en", "")
+    ex = _check_example(prompt)
+    if _template(template) == "alpaca":
+        return _ids(format_alpaca(ex))
+    return [CHAT_TOKENS["<|user|>"], *_ids(user_message(ex)), CHAT_TOKENS[END],
+            CHAT_TOKENS["<|assistant|>"]]  # fmt: skip
+
+
+def encode_example(ex: Instruction, template: str = "chat") -> tuple[list[int], list[int]]:
+    """(prompt ids, response ids ending with the end token) of ``ex`` in ``template``."""
+    return prompt_ids(ex, template), [*_ids(_check_example(ex).output), end_id(template)]
+
+
+# ----- batches with masked labels --------------------------------------------------------------
+def collate(examples: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int,
+            ignore_index: int = IGNORE_INDEX,
+            max_len: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """(prompt, response) id pairs -> inputs ``x`` and labels ``y``, both ``(batch, T)``.
+
+    Each row is ``prompt + response`` without its last token, right-padded with ``pad_id``;
+    ``y[i]`` is the token after ``x[i]``, except where that token belongs to the prompt or is
+    padding: those labels are ``ignore_index``, so only the response is learned. ``T`` is the
+    longest row; a row longer than ``max_len`` (the model's context) is an error.
+    """
+    if not examples:
+        raise ValueError("collate needs at least one (prompt ids, response ids) example")
+    rows = []
+    for k, ex in enumerate(examples):
+        if not (isinstance(ex, (tuple, list)) and len(ex) == 2):
+            raise TypeError(f"example {k} must be a (prompt ids, response ids) pair, got {ex!r}")
+        prompt, response = list(ex[0]), list(ex[1])
+        if not prompt or not response:
+            raise ValueError(f"example {k} has an empty {'prompt' if not prompt else 'response'}: "
+                             "both need at least one token")  # fmt: skip
+        seq = prompt + response
+        if max_len is not None and len(seq) - 1 > max_len:
+            raise ValueError(f"example {k} is {len(seq) - 1} tokens long (prompt + response - 1), "
+                             f"more than max_len={max_len}: shorten it or raise max_len")  # fmt: skip
+        labels = [ignore_index] * (len(prompt) - 1) + response
+        rows.append((seq[:-1], labels))
+    T = max(len(x) for x, _ in rows)
+    x = torch.full((len(rows), T), pad_id, dtype=torch.long)
+    y = torch.full((len(rows), T), ignore_index, dtype=torch.long)
+    for i, (xs, ys) in enumerate(rows):
+        x[i, : len(xs)] = torch.tensor(xs)
+        y[i, : len(ys)] = torch.tensor(ys)
+    return x, y
+
+
+# ----- training --------------------------------------------------------------------------------
+def finetune(model: GPT, examples: Sequence, steps: int = 300, batch_size: int = 16,
+             lr: float = 1e-3, template: str = "chat", warmup_steps: int | None = None,
+             weight_decay: float = 0.0, grad_clip: float = 1.0, seed: int = 0,
+             progress: bool = True) -> History:  # fmt: skip
+    """Supervised fine-tuning: train ``model`` (its parameters with ``requires_grad``) on
+    ``examples`` — :class:`Instruction` objects (encoded with ``template``) or (prompt ids,
+    response ids) pairs — with the loss on response tokens only. Each step draws ``batch_size``
+    random examples; optimizer, schedule and clipping are those of :func:`llmbook.train.train`.
+    """
+    if not examples:
+        raise ValueError("finetune needs at least one example")
+    pairs = [encode_example(e, template) if isinstance(e, Instruction) else e for e in examples]
+    if template == "chat" and model.config.vocab_size < chat_vocab_size():
+        raise ValueError("the chat template needs the chat tokens: model = add_chat_tokens(model)")
+    ctx = model.config.context_length
+    collate(pairs, eot_id(), max_len=ctx)  # check every example once, up front
+    dev = next(model.parameters()).device
+
+    def sample(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.randint(len(pairs), (n,), generator=gen).tolist()
+        x, y = collate([pairs[i] for i in idx], eot_id(), max_len=ctx)
+        return x.to(dev), y.to(dev)
+
+    warmup = min(20, steps // 10) if warmup_steps is None else warmup_steps
+    cfg = TrainConfig(steps=steps, batch_size=batch_size, context_length=ctx, lr=lr,
+                      warmup_steps=warmup, weight_decay=weight_decay, grad_clip=grad_clip,
+                      eval_every=steps, seed=seed)  # fmt: skip
+    return train(model, sample, cfg, progress=progress)
+
+
+@torch.no_grad()
+def answer(model: GPT, prompt: Instruction | str, template: str = "chat",
+           max_new_tokens: int = 24, temperature: float = 0.0, top_k: int | None = None,
+           generator: torch.Generator | None = None) -> str:  # fmt: skip
+    """The model's reply to ``prompt`` (an :class:`Instruction` or the user's text), generated
+    until the end token (greedy by default) and decoded without it."""
+    ids = prompt_ids(prompt, template)
+    dev = next(model.parameters()).device
+    idx = torch.tensor([ids], device=dev)
+    out = generate(model, idx, max_new_tokens, temperature=temperature, top_k=top_k,
+                   generator=generator, eos_id=end_id(template))[0, len(ids):].tolist()  # fmt: skip
+    stop = end_id(template)
+    reply = out[: out.index(stop)] if stop in out else out
+    return chat_tokenizer().decode(reply)
+
+
+def exact_match(model: GPT, examples: Sequence[Instruction], template: str = "chat",
+                max_new_tokens: int = 24) -> float:  # fmt: skip
+    """Fraction of ``examples`` whose greedy answer equals the expected output (spaces at the
+    ends ignored)."""
+    return sum(_hits(model, examples, template, max_new_tokens)) / len(examples)
+
+
+def _hits(model: GPT, examples: Sequence[Instruction], template: str,
+          max_new_tokens: int) -> list[bool]:  # fmt: skip
+    if not examples:
+        raise ValueError("exact_match needs at least one example")
+    return [answer(model, ex, template, max_new_tokens).strip() == ex.output.strip()
+            for ex in examples]  # fmt: skip
+
+
+def exact_match_report(model: GPT, examples: Sequence[Instruction], template: str = "chat",
+                       max_new_tokens: int = 24) -> dict[str, dict[str, float]]:  # fmt: skip
+    """Exact match per language (``"all"``) and per task within each language."""
+    hits = _hits(model, examples, template, max_new_tokens)
+    report: dict[str, dict[str, float]] = {}
+    for lang in LANGS:
+        for key in ("all", *TASKS):
+            got = [h for h, e in zip(hits, examples)
+                   if e.lang == lang and key in ("all", e.task)]  # fmt: skip
+            if got:
+                report.setdefault(lang, {})[key] = sum(got) / len(got)
+    return report
+
+
+# ----- the shipped SFT model -------------------------------------------------------------------
+def load_sft_model(device=None) -> GPT:
+    """The shipped instruction-tuned model (chat template, vocabulary 4,099), fp32, eval mode."""
+    path = MODELS_DIR / f"{NAME}.safetensors"
+    if not path.is_file():
+        raise FileNotFoundError(f"no SFT model at {path}: train it with `python -m llmbook.finetune`")
+    return load_base_model(path, device)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(prog="python -m llmbook.finetune", description=__doc__.split("\n")[0])
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default=None, help="cpu, cuda, ... (default: llmbook.device())")
+    ap.add_argument("--out", default=str(MODELS_DIR), help="folder for the weights and card")
+    ap.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = ap.parse_args(argv)
+
+    import llmbook
+
+    dev = torch.device(args.device) if args.device else llmbook.device()
+    llmbook.seed(args.seed)
+    base = load_base_model(device=dev)
+    model = add_chat_tokens(base, seed=args.seed)
+    train_set, heldout = instruction_dataset("train"), instruction_dataset("heldout")
+    before = exact_match_report(model, heldout)
+    t0 = time.time()
+    hist = finetune(model, train_set, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                    seed=args.seed, progress=not args.quiet)  # fmt: skip
+    seconds = time.time() - t0
+    path = save_model(model, Path(args.out) / f"{NAME}.safetensors", {"card": f"{NAME}.json"})
+    after = exact_match_report(load_base_model(path, dev), heldout)  # the shipped fp16 weights
+    base_meta = json.loads((MODELS_DIR / "base.json").read_text()) if (
+        MODELS_DIR / "base.json").is_file() else {}  # fmt: skip
+    info = {
+        "base_model": {"file": "base.safetensors", "train_seconds": base_meta.get("train_seconds"),
+                       "steps": base_meta.get("train_config", {}).get("steps")},
+        "template": "chat", "chat_tokens": CHAT_TOKENS,
+        "data": {"source": "llmbook.instructions.instruction_dataset (generated by our code)",
+                 "train_examples": len(train_set), "heldout_examples": len(heldout),
+                 "tasks": list(TASKS), "langs": list(LANGS),
+                 "heldout_rule": "held-out instructions use phrasings never seen in training"},
+        "train": {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
+                  "seed": args.seed, "loss_first": hist.train_loss[0],
+                  "loss_last_50": sum(hist.train_loss[-50:]) / len(hist.train_loss[-50:])},
+        "train_seconds": seconds,
+        "device": f"{dev.type} ({torch.get_num_threads()} threads)" if dev.type == "cpu" else str(dev),
+        "command": "python -m llmbook.finetune " + " ".join(argv if argv is not None else []),
+        "exact_match": {"before": before, "after": after},
+    }  # fmt: skip
+    (Path(args.out) / f"{NAME}.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(info["exact_match"], indent=2))
+    return info
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

@@ -1,0 +1,480 @@
+"""Prompting a small model: templates, few-shot, chain of thought, self-consistency, constrained
+decoding, and measuring what each one changes.
+
+Everything runs on our own model. :func:`training_examples` mixes word problems
+(:mod:`llmbook.wordproblems`) answered directly, answered with worked steps after a trigger
+phrase (chain of thought), after one or two solved examples (few-shot), and reading-from-context
+questions (:mod:`llmbook.retrieval`); ``python -m llmbook.prompting train`` fine-tunes the shipped
+base model on it (loss on the answers only, :func:`llmbook.finetune.finetune`) and ships the result as ``llmbook/data/models/reasoner.safetensors`` with a JSON card of
+held-out accuracies (``python -m llmbook.prompting evaluate`` recomputes them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from llmbook import wordproblems
+from llmbook.gpt import GPT, next_token_distribution
+from llmbook.wordproblems import Problem
+
+NAME = "reasoner"
+
+# Per language: question prefix, answer prefix, chain-of-thought trigger, final-answer sentence.
+FORMATS = {
+    "en": {
+        "q": "Q: ",
+        "a": "A:",
+        "cot": " Let's think step by step.",
+        "final": "The answer is {}.",
+    },
+    "ko": {"q": "문제: ", "a": "답:", "cot": " 단계별로 생각하자.", "final": "따라서 답은 {}."},
+}
+DEMO_SEPARATOR = "\n\n"
+_FINAL_RE = {"en": re.compile(r"answer is\s*(-?\d+)"), "ko": re.compile(r"답은\s*(-?\d+)")}
+
+
+def _fmt(lang: str) -> dict[str, str]:
+    if lang not in FORMATS:
+        raise ValueError(f"lang must be one of {tuple(FORMATS)}, got {lang!r}")
+    return FORMATS[lang]
+
+
+def prompt(question: str, lang: str, cot: bool = False) -> str:
+    """The question in the question/answer template, ending where the model should continue:
+    ``"Q: ...\\nA:"``, plus the trigger phrase for chain of thought."""
+    f = _fmt(lang)
+    return f"{f['q']}{question}\n{f['a']}" + (f["cot"] if cot else "")
+
+
+def target(problem: Problem, cot: bool = False) -> str:
+    """What should follow :func:`prompt`: the bare answer, or the worked steps then the answer."""
+    if not cot:
+        return f" {problem.answer}"
+    return (
+        " "
+        + " ".join(f"{s}." for s in problem.steps)
+        + " "
+        + _fmt(problem.lang)["final"].format(problem.answer)
+    )
+
+
+def demonstration(problem: Problem, cot: bool = False) -> str:
+    """A solved example: prompt and answer together."""
+    return prompt(problem.question, problem.lang, cot) + target(problem, cot)
+
+
+def few_shot_prompt(demos: Sequence[Problem], question: str, lang: str, cot: bool = False,
+                    max_tokens: int | None = None) -> str:  # fmt: skip
+    """``len(demos)`` solved examples, then the question, separated by blank lines. With
+    ``max_tokens`` (the model's context, minus room for the answer) a prompt that does not fit
+    raises ``ValueError`` instead of being cut silently."""
+    text = DEMO_SEPARATOR.join(
+        [demonstration(d, cot) for d in demos] + [prompt(question, lang, cot)]
+    )
+    if max_tokens is not None:
+        n = len(encode(text)) + 1  # + the <|endoftext|> the model reads first
+        if n > max_tokens:
+            raise ValueError(f"the {len(demos)}-shot prompt is {n} tokens, more than the {max_tokens} "
+                             "that fit: use fewer or shorter examples")  # fmt: skip
+    return text
+
+
+def extract_answer(text: str, lang: str) -> int | None:
+    """The number a completion gives as its answer: the one after "The answer is" / "답은", or
+    a first line that is just a number (a direct answer); ``None`` otherwise (e.g. steps that
+    never reach a final answer)."""
+    _fmt(lang)
+    found = _FINAL_RE[lang].findall(text)
+    if found:
+        return int(found[-1])
+    first = re.fullmatch(r"\s*(-?\d+)\.?\s*", text.split("\n")[0])
+    return int(first.group(1)) if first else None
+
+
+def majority_vote(answers: Sequence[int | None]) -> int | None:
+    """The most common answer, ignoring ``None`` (no answer found). Ties go to the tied answer
+    that appears first in ``answers`` (the earliest sample), so the vote is deterministic;
+    ``None`` if no sample gave an answer."""
+    counts = Counter(a for a in answers if a is not None)
+    if not counts:
+        return None
+    best = max(counts.values())
+    return next(a for a in answers if a is not None and counts[a] == best)
+
+
+# ----- generation -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _encoder():
+    from llmbook.tokenizer import default_tokenizer
+
+    return default_tokenizer().to_tiktoken()
+
+
+def encode(text: str) -> list[int]:
+    """Token ids of ``text``, the same as :func:`llmbook.pretrain.encode` (whose fast encoder is
+    rebuilt on every call; here it is built once, which matters for thousands of prompts)."""
+    return _encoder().encode_ordinary(text)
+
+
+@lru_cache(maxsize=1)
+def vocab_strings() -> tuple[str, ...]:
+    """The text of every token id of the shipped tokenizer (to find digits, line breaks, ...)."""
+    from llmbook.tokenizer import default_tokenizer
+
+    tok = default_tokenizer()
+    return tuple(tok.decode([i]) for i in range(tok.vocab_size))
+
+
+def digit_token_ids() -> list[int]:
+    """Ids of the tokens made only of digits ("7", "12", "200", ...)."""
+    return [i for i, s in enumerate(vocab_strings()) if re.fullmatch(r"\d+", s)]
+
+
+def _stop_ids() -> list[int]:
+    from llmbook.pretrain import eot_id
+
+    return [eot_id()] + [i for i, s in enumerate(vocab_strings()) if "\n" in s]
+
+
+@torch.no_grad()
+def complete(model: GPT, prompts: Sequence[str], max_new_tokens: int, temperature: float = 0.0,
+             allowed_ids: Sequence[int] | None = None, generator: torch.Generator | None = None,
+             batch_size: int = 64) -> list[str]:  # fmt: skip
+    """The model's continuation of each prompt, up to the end of the line.
+
+    Greedy at ``temperature=0``, else sampled (``generator`` makes it repeatable). Prompts of
+    equal token length go through the model together, with a KV cache. With ``allowed_ids``
+    (constrained decoding) every other token's logit is set to -inf before choosing, so only
+    those tokens (and the end of text or a bare line break, which stop) can come out."""
+    from llmbook.pretrain import eot_id
+
+    if isinstance(prompts, str):
+        raise TypeError("prompts must be a list of strings; for one prompt use [prompt]")
+    stops = torch.tensor(_stop_ids())
+    dev = next(model.parameters()).device
+    ctx = model.config.context_length
+    ids = [[eot_id()] + encode(p) for p in prompts]
+    for i, x in enumerate(ids):
+        if len(x) + max_new_tokens > ctx:
+            raise ValueError(f"prompt {i} is {len(x)} tokens: with {max_new_tokens} new tokens it "
+                             f"outgrows the model's context of {ctx}; shorten it")  # fmt: skip
+    allowed = None
+    if allowed_ids is not None:  # plus the end of text and bare line breaks, which stop
+        ends = [i for i in stops.tolist() if i == eot_id() or not vocab_strings()[i].strip()]
+        allowed = torch.tensor(sorted(set(allowed_ids) | set(ends)), dtype=torch.long, device=dev)
+    stops = stops.to(dev)
+    out: list[str] = [""] * len(prompts)
+    by_len: dict[int, list[int]] = {}
+    for i, x in enumerate(ids):
+        by_len.setdefault(len(x), []).append(i)
+    was_training = model.training
+    model.eval()
+    for rows in by_len.values():
+        for lo in range(0, len(rows), batch_size):
+            chunk = rows[lo : lo + batch_size]
+            idx = torch.tensor([ids[i] for i in chunk], device=dev)
+            cache = model.new_cache()
+            logits = model(idx, cache)[:, -1].float()
+            new = []
+            done = torch.zeros(len(chunk), dtype=torch.bool, device=dev)
+            for _ in range(max_new_tokens):
+                if allowed is not None:
+                    logits = allow_only(logits, allowed)
+                if temperature == 0:
+                    nxt = logits.argmax(-1)
+                else:
+                    probs = next_token_distribution(logits, temperature)
+                    nxt = torch.multinomial(probs.cpu(), 1, generator=generator)[:, 0].to(dev)
+                new.append(nxt)
+                done |= torch.isin(nxt, stops)
+                if bool(done.all()):
+                    break
+                logits = model(nxt[:, None], cache)[:, -1].float()
+            gen = torch.stack(new, 1).tolist() if new else [[] for _ in chunk]
+            for i, row in zip(chunk, gen):
+                out[i] = _cut(row)
+    model.train(was_training)
+    return out
+
+
+def allow_only(logits: torch.Tensor, allowed_ids) -> torch.Tensor:
+    """``logits`` (..., vocab) with every token outside ``allowed_ids`` set to -inf, so softmax
+    gives it probability 0 and argmax never picks it: constrained decoding in one line."""
+    allowed_ids = torch.as_tensor(allowed_ids, dtype=torch.long, device=logits.device)
+    if allowed_ids.numel() == 0:
+        raise ValueError("allowed_ids is empty: at least one token must stay possible")
+    keep = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
+    keep[allowed_ids] = True
+    return logits.masked_fill(~keep, float("-inf"))
+
+
+def _cut(row: list[int]) -> str:
+    """Decode generated ids up to the first stop token (end of text or a line break)."""
+    from llmbook.tokenizer import default_tokenizer
+
+    stops = set(_stop_ids())
+    keep = []
+    for t in row:
+        if t in stops:
+            keep.append(t)
+            break
+        keep.append(t)
+    return default_tokenizer().decode(keep).split("\n")[0].replace("<|endoftext|>", "")
+
+
+# ----- evaluation -----------------------------------------------------------------------------
+
+METHODS = ("zero-shot", "few-shot", "cot", "few-shot-cot", "self-consistency")
+
+
+def demos_for(lang: str, k: int, cot: bool = False, seed: int = 0) -> list[Problem]:
+    """``k`` solved training problems to show as examples: the shortest of a fixed pool,
+    different templates first, so that k of them still leave room for the question."""
+    pool = wordproblems.problems(40, lang, "train", seed=1000 + seed)
+    pool.sort(key=lambda p: len(encode(demonstration(p, cot))))
+    chosen, seen = [], set()
+    for p in pool:  # one per template first, then the rest
+        if p.template not in seen and len(chosen) < k:
+            chosen.append(p)
+            seen.add(p.template)
+    chosen += [p for p in pool if p not in chosen][: k - len(chosen)]
+    return chosen
+
+
+def method_prompts(problems: Sequence[Problem], method: str, k: int = 0,
+                   context_length: int = 128) -> tuple[list[str], int]:  # fmt: skip
+    """The prompts for ``method`` and how many tokens to let the model write."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    cot = method in ("cot", "few-shot-cot", "self-consistency")
+    n_new = 40 if cot else 6
+    shots = k if method in ("few-shot", "few-shot-cot") else 0
+    out = []
+    for p in problems:
+        demos = demos_for(p.lang, shots, cot)
+        out.append(
+            few_shot_prompt(demos, p.question, p.lang, cot, max_tokens=context_length - n_new)
+        )
+    return out, n_new
+
+
+def predict(model: GPT, problems: Sequence[Problem], method: str = "zero-shot", k: int = 0,
+            samples: int = 1, temperature: float = 0.0, constrained: bool = False,
+            seed: int = 0) -> list[int | None]:  # fmt: skip
+    """The model's answer to each problem with ``method``: ``zero-shot``, ``few-shot`` (``k``
+    solved examples first), ``cot`` (the trigger phrase), ``few-shot-cot`` (k worked examples) or
+    ``self-consistency`` (``samples`` chain-of-thought answers drawn at ``temperature``, majority
+    vote). ``constrained=True`` lets a direct answer contain only digits."""
+    prompts, n_new = method_prompts(problems, method, k, model.config.context_length)
+    allowed = None
+    if constrained:
+        if method not in ("zero-shot", "few-shot"):
+            raise ValueError("constrained decoding here forces a bare number: use it with "
+                             "zero-shot or few-shot, not with worked steps")  # fmt: skip
+        prompts, allowed = [p + " " for p in prompts], digit_token_ids()
+    if method == "self-consistency":
+        return [
+            majority_vote(a)
+            for a in sample_answers(model, problems, samples, temperature, seed=seed)
+        ]
+    texts = complete(
+        model, prompts, n_new, temperature, allowed, generator=torch.Generator().manual_seed(seed)
+    )
+    return [extract_answer(t, p.lang) for t, p in zip(texts, problems)]
+
+
+def sample_answers(model: GPT, problems: Sequence[Problem], samples: int, temperature: float,
+                   method: str = "cot", k: int = 0, seed: int = 0) -> list[list[int | None]]:  # fmt: skip
+    """``samples`` answers per problem, each from its own reasoning path drawn at ``temperature``
+    (the raw material of self-consistency: vote over the first N of them for any N)."""
+    if temperature <= 0:
+        raise ValueError(
+            "sampling several answers needs temperature > 0 (0 gives one greedy answer)"
+        )
+    if not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"samples must be a whole number >= 1, got {samples!r}")
+    prompts, n_new = method_prompts(problems, "cot" if method == "self-consistency" else method, k,
+                                    model.config.context_length)  # fmt: skip
+    texts = complete(model, [p for p in prompts for _ in range(samples)], n_new, temperature,
+                     generator=torch.Generator().manual_seed(seed))  # fmt: skip
+    return [[extract_answer(t, p.lang) for t in texts[i * samples : (i + 1) * samples]]
+            for i, p in enumerate(problems)]  # fmt: skip
+
+
+def accuracy(predictions: Sequence[int | None], problems: Sequence[Problem]) -> float:
+    """Fraction of problems whose predicted answer equals the true one."""
+    if len(predictions) != len(problems):
+        raise ValueError(f"{len(predictions)} predictions for {len(problems)} problems")
+    return sum(a == p.answer for a, p in zip(predictions, problems)) / max(1, len(problems))
+
+
+# ----- the training mix and the shipped model -------------------------------------------------
+
+
+def training_examples(n: int, seed: int = 0) -> list[tuple[str, str]]:
+    """``n`` fine-tuning pairs (prompt, response); the loss counts only the response. Word
+    problems in both languages, a third answered directly and two thirds with worked steps after
+    the trigger phrase (the trigger is in the prompt, so the model never starts reasoning unless
+    asked), a quarter of them after 1-2 solved examples of the same style (few-shot), and about one
+    in six a reading-from-context question (:func:`llmbook.retrieval.context_qa_examples`)."""
+    from llmbook import retrieval
+
+    rng = random.Random(seed)
+    pools = {
+        lang: wordproblems.problems(2 * n, lang, "train", seed=seed) for lang in wordproblems.LANGS
+    }
+    reading = retrieval.context_qa_examples(n // 4 + 10, seed=seed)
+    out, used = [], {lang: 0 for lang in pools}
+    for _ in range(n):
+        if rng.random() < 1 / 6:
+            out.append(reading.pop())
+            continue
+        lang = rng.choice(wordproblems.LANGS)
+        cot = rng.random() < 2 / 3
+        shots = 0 if rng.random() < 0.75 else rng.choice((1, 2))
+        group = pools[lang][used[lang] : used[lang] + shots + 1]
+        used[lang] += shots + 1
+        *demos, query = group
+        text = few_shot_prompt(demos, query.question, lang, cot)
+        while demos and len(encode(text + target(query, cot))) > 126:
+            demos.pop(0)
+            text = few_shot_prompt(demos, query.question, lang, cot)
+        out.append((text, target(query, cot)))
+    return out
+
+
+def training_pairs(n: int, seed: int = 0) -> list[tuple[list[int], list[int]]]:
+    """:func:`training_examples` as token ids: (``<|endoftext|>`` + prompt, response +
+    ``<|endoftext|>``), the pairs :func:`llmbook.finetune.finetune` trains on."""
+    from llmbook.pretrain import eot_id
+
+    eot = eot_id()
+    return [([eot] + encode(p), encode(r) + [eot]) for p, r in training_examples(n, seed)]
+
+
+def model_path() -> Path:
+    from llmbook.pretrain import MODELS_DIR
+
+    return MODELS_DIR / f"{NAME}.safetensors"
+
+
+def load_reasoner(device=None) -> GPT:
+    """The shipped fine-tuned model (fp32, eval mode, on ``device``)."""
+    from llmbook.pretrain import load_base_model
+
+    return load_base_model(model_path(), device=device)
+
+
+def evaluation_report(model: GPT, n: int = 200, samples: int = 8, temperature: float = 0.8,
+                      seed: int = 0, progress: bool = False) -> dict:  # fmt: skip
+    """Held-out accuracy per language and method (the card's table), plus RAG with/without."""
+    from llmbook import retrieval
+
+    report: dict = {
+        "n_per_language": n,
+        "self_consistency": {"samples": samples, "temperature": temperature},
+    }
+    for lang in wordproblems.LANGS:
+        test = wordproblems.problems(n, lang, "test", seed=seed)
+        max_k = max(k for k in range(4) if fits(test, "few-shot", k))
+        rows = {
+            "zero-shot": predict(model, test, "zero-shot"),
+            "zero-shot, digits only": predict(model, test, "zero-shot", constrained=True),
+            f"few-shot (k={max_k})": predict(model, test, "few-shot", k=max_k),
+            "chain of thought": predict(model, test, "cot"),
+            f"self-consistency (N={samples})": predict(model, test, "self-consistency", samples=samples,
+                                                      temperature=temperature, seed=seed),
+        }  # fmt: skip
+        if fits(test, "few-shot-cot", 1):
+            rows["few-shot chain of thought (k=1)"] = predict(model, test, "few-shot-cot", k=1)
+        report[lang] = {name: accuracy(p, test) for name, p in rows.items()}
+        seen = [p for p in test if p.template not in wordproblems.TEST_ONLY_TEMPLATES]
+        report[lang]["templates"] = sorted({p.template for p in test})
+        report[lang]["n_seen_templates"] = len(seen)
+        if progress:
+            print(lang, json.dumps(report[lang], ensure_ascii=False), flush=True)
+    report["rag"] = retrieval.rag_report(model, seed=seed)
+    return report
+
+
+def fits(problems: Sequence[Problem], method: str, k: int) -> bool:
+    """Whether every prompt of ``method`` with ``k`` examples fits the 128-token context."""
+    try:
+        method_prompts(problems, method, k)
+    except ValueError:
+        return False
+    return True
+
+
+def train_reasoner(steps: int = 400, batch_size: int = 32, lr: float = 2e-3, seed: int = 0,
+                   progress: bool = True, device=None):  # fmt: skip
+    """Fine-tune the shipped base model on :func:`training_pairs` with the loss on the responses
+    only (:func:`llmbook.finetune.finetune`); deterministic for a seed."""
+    import llmbook
+    from llmbook.finetune import finetune
+    from llmbook.pretrain import load_base_model
+
+    llmbook.seed(seed)
+    dev = device if device is not None else llmbook.device()
+    model = load_base_model(device=dev).train()
+    pairs = training_pairs(steps * batch_size // 2, seed=seed)
+    hist = finetune(model, pairs, steps=steps, batch_size=batch_size, lr=lr, template="alpaca",
+                    seed=seed, progress=progress)  # fmt: skip
+    return model.eval(), hist, len(pairs)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(prog="python -m llmbook.prompting",
+                                 description="train or evaluate the shipped reasoner model")  # fmt: skip
+    ap.add_argument("command", choices=("train", "evaluate"))
+    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n", type=int, default=200, help="held-out problems per language")
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args(argv)
+
+    import llmbook
+    from llmbook.pretrain import save_model
+
+    dev = llmbook.device()
+    card_path = model_path().with_suffix(".json")
+    if args.command == "train":
+        t0 = time.time()
+        model, hist, n_pairs = train_reasoner(args.steps, args.batch_size, args.lr, args.seed,
+                                              progress=not args.quiet, device=dev)  # fmt: skip
+        info = {
+            "base": "base.safetensors", "command": " ".join(["python -m llmbook.prompting", *(argv or ["train"])]),
+            "train": {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
+                      "seed": args.seed, "examples": n_pairs, "seconds": round(time.time() - t0, 1),
+                      "device": f"{dev.type} ({torch.get_num_threads()} threads)",
+                      "final_train_loss": hist.train_loss[-1] if hist.train_loss else None},
+        }  # fmt: skip
+        save_model(model, model_path(), {"card": card_path.name})
+    else:
+        info = json.loads(card_path.read_text())
+    info["evaluation"] = evaluation_report(load_reasoner(dev), n=args.n, seed=args.seed,
+                                           progress=not args.quiet)  # fmt: skip
+    info["evaluation_command"] = "python -m llmbook.prompting evaluate --n " + str(args.n)
+    card_path.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(info["evaluation"], indent=2, ensure_ascii=False))
+    return info
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])
