@@ -33,6 +33,7 @@ from torch import nn
 
 from llmbook import corpus
 from llmbook.gpt import GPT
+from llmbook.tokenizer import default_encoding
 from llmbook.train import History, TrainConfig, train
 
 HELDOUT_FRACTION = 0.2
@@ -176,19 +177,10 @@ def freeze(model: nn.Module, trainable: str) -> tuple[int, int]:
             sum(p.numel() for p in model.parameters()))  # fmt: skip
 
 
-@functools.lru_cache(maxsize=1)
-def fast_encoder():
-    """The default tokenizer as one cached ``tiktoken`` encoder (building one takes milliseconds,
-    encoding a short text microseconds): the ids of :func:`llmbook.pretrain.encode`."""
-    from llmbook.tokenizer import default_tokenizer
-
-    return default_tokenizer().to_tiktoken()
-
-
 def encode_texts(texts, max_len: int, pad_id: int) -> torch.Tensor:
     """Texts -> right-padded ``(len(texts), longest)`` id tensor, each cut to its first
     ``max_len`` tokens."""
-    ids = [i[:max_len] for i in fast_encoder().encode_ordinary_batch(list(texts), num_threads=1)]
+    ids = [i[:max_len] for i in default_encoding().encode_ordinary_batch(list(texts), num_threads=1)]
     if any(len(i) == 0 for i in ids):
         raise ValueError("cannot classify an empty text")
     out = torch.full((len(ids), max(map(len, ids))), pad_id, dtype=torch.long)

@@ -38,7 +38,6 @@ from llmbook.classification import (  # noqa: F401  (re-exported: fine-tuning's 
     accuracy,
     classification_dataset,
     confusion_matrix,
-    fast_encoder,
     freeze,
     predict,
     train_classifier,
@@ -46,7 +45,7 @@ from llmbook.classification import (  # noqa: F401  (re-exported: fine-tuning's 
 from llmbook.gpt import GPT, GPTConfig, generate
 from llmbook.instructions import LANGS, TASKS, Instruction, instruction_dataset
 from llmbook.pretrain import MODELS_DIR, eot_id, load_base_model, save_model
-from llmbook.tokenizer import BPETokenizer, default_tokenizer
+from llmbook.tokenizer import BPETokenizer, default_encoding, default_tokenizer
 from llmbook.train import History, TrainConfig, train
 
 NAME = "sft"
@@ -154,7 +153,7 @@ def user_message(ex: Instruction) -> str:
 
 
 def _ids(text: str) -> list[int]:
-    return fast_encoder().encode_ordinary(text)
+    return default_encoding().encode_ordinary(text)
 
 
 def end_id(template: str = "chat") -> int:

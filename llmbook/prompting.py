@@ -115,17 +115,11 @@ def majority_vote(answers: Sequence[int | None]) -> int | None:
 # ----- generation -----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _encoder():
-    from llmbook.tokenizer import default_tokenizer
-
-    return default_tokenizer().to_tiktoken()
-
-
 def encode(text: str) -> list[int]:
-    """Token ids of ``text``, the same as :func:`llmbook.pretrain.encode` (whose fast encoder is
-    rebuilt on every call; here it is built once, which matters for thousands of prompts)."""
-    return _encoder().encode_ordinary(text)
+    """Token ids of ``text`` under the shipped tokenizer (the cached fast encoder)."""
+    from llmbook.tokenizer import default_encoding
+
+    return default_encoding().encode_ordinary(text)
 
 
 @lru_cache(maxsize=1)
