@@ -433,7 +433,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(prog="python -m llmbook.prompting",
                                  description="train or evaluate the shipped reasoner model")  # fmt: skip
     ap.add_argument("command", choices=("train", "evaluate"))
-    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=0)
