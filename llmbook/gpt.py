@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import torch
@@ -321,6 +322,17 @@ def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
     return logits.masked_fill(logits < kth, float("-inf"))
 
 
+def allow_only(logits: torch.Tensor, allowed_ids) -> torch.Tensor:
+    """``logits`` (..., vocab) with every token outside ``allowed_ids`` set to -inf, so softmax
+    gives it probability 0 and argmax never picks it: constrained decoding in one line."""
+    allowed_ids = torch.as_tensor(allowed_ids, dtype=torch.long, device=logits.device)
+    if allowed_ids.numel() == 0:
+        raise ValueError("allowed_ids is empty: at least one token must stay possible")
+    keep = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
+    keep[allowed_ids] = True
+    return logits.masked_fill(~keep, float("-inf"))
+
+
 def top_p_filter(probs: torch.Tensor, p: float) -> torch.Tensor:
     """Nucleus filtering: keep the most likely tokens until their total probability reaches
     ``p`` (always at least one), zero the rest and renormalise each row."""
@@ -351,13 +363,15 @@ def next_token_distribution(logits: torch.Tensor, temperature: float = 1.0,
 def generate(model: GPT, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, greedy: bool = False,
              use_cache: bool = True, generator: torch.Generator | None = None,
-             eos_id: int | None = None) -> torch.Tensor:  # fmt: skip
+             eos_id: int | Sequence[int] | None = None,
+             allowed_ids: Sequence[int] | torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
     """Append up to ``max_new_tokens`` tokens to ``idx`` ``(batch, time)``, one at a time.
 
     Each token is the most likely one (``greedy=True`` or ``temperature=0``) or drawn from
     :func:`next_token_distribution`; the same ``generator`` seed gives the same text. With
-    ``eos_id``, generation stops once every row has produced it (finished rows are padded with
-    it). With ``use_cache`` each step feeds only the newest token and reuses the cached keys and
+    ``eos_id`` (one id or several stop ids), generation stops once every row has produced one
+    (finished rows are padded with the first). With ``allowed_ids`` only those tokens can come
+    out (constrained decoding, :func:`allow_only`). With ``use_cache`` each step feeds only the newest token and reuses the cached keys and
     values of the others: the same tokens as without the cache, much faster. When the text
     outgrows ``context_length`` the model sees its last ``context_length`` tokens (the cache is
     rebuilt from them each step, since absolute positions shift).
@@ -373,6 +387,10 @@ def generate(model: GPT, idx: torch.Tensor, max_new_tokens: int, temperature: fl
     ctx = model.config.context_length
     cache = None
     finished = torch.zeros(idx.shape[0], dtype=torch.bool, device=idx.device)
+    stops = None
+    if eos_id is not None:
+        stops = torch.as_tensor([eos_id] if isinstance(eos_id, int) else list(eos_id),
+                                dtype=torch.long, device=idx.device)  # fmt: skip
     for _ in range(max_new_tokens):
         if cache is not None and cache[0].length < ctx:
             logits = model(idx[:, -1:], cache)
@@ -380,6 +398,8 @@ def generate(model: GPT, idx: torch.Tensor, max_new_tokens: int, temperature: fl
             cache = model.new_cache() if use_cache else None
             logits = model(idx[:, -ctx:], cache)
         logits = logits[:, -1, :].float()
+        if allowed_ids is not None:
+            logits = allow_only(logits, allowed_ids)
         if greedy:
             nxt = logits.argmax(dim=-1, keepdim=True)
         else:
@@ -387,11 +407,11 @@ def generate(model: GPT, idx: torch.Tensor, max_new_tokens: int, temperature: fl
             if generator is not None and generator.device != probs.device:
                 probs = probs.to(generator.device)  # sample where the generator lives
             nxt = torch.multinomial(probs, 1, generator=generator).to(idx.device)
-        if eos_id is not None:
-            nxt = nxt.masked_fill(finished[:, None], eos_id)
-            finished |= nxt[:, 0] == eos_id
+        if stops is not None:
+            nxt = nxt.masked_fill(finished[:, None], int(stops[0]))
+            finished |= torch.isin(nxt[:, 0], stops)
         idx = torch.cat([idx, nxt], dim=1)
-        if eos_id is not None and bool(finished.all()):
+        if stops is not None and bool(finished.all()):
             break
     model.train(was_training)
     return idx

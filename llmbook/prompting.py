@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from llmbook import wordproblems
-from llmbook.gpt import GPT, next_token_distribution
+from llmbook.gpt import GPT, generate
 from llmbook.wordproblems import Problem
 
 NAME = "reasoner"
@@ -168,50 +168,19 @@ def complete(model: GPT, prompts: Sequence[str], max_new_tokens: int, temperatur
     if allowed_ids is not None:  # plus the end of text and bare line breaks, which stop
         ends = [i for i in stops.tolist() if i == eot_id() or not vocab_strings()[i].strip()]
         allowed = torch.tensor(sorted(set(allowed_ids) | set(ends)), dtype=torch.long, device=dev)
-    stops = stops.to(dev)
     out: list[str] = [""] * len(prompts)
     by_len: dict[int, list[int]] = {}
     for i, x in enumerate(ids):
         by_len.setdefault(len(x), []).append(i)
-    was_training = model.training
-    model.eval()
     for rows in by_len.values():
         for lo in range(0, len(rows), batch_size):
             chunk = rows[lo : lo + batch_size]
             idx = torch.tensor([ids[i] for i in chunk], device=dev)
-            cache = model.new_cache()
-            logits = model(idx, cache)[:, -1].float()
-            new = []
-            done = torch.zeros(len(chunk), dtype=torch.bool, device=dev)
-            for _ in range(max_new_tokens):
-                if allowed is not None:
-                    logits = allow_only(logits, allowed)
-                if temperature == 0:
-                    nxt = logits.argmax(-1)
-                else:
-                    probs = next_token_distribution(logits, temperature)
-                    nxt = torch.multinomial(probs.cpu(), 1, generator=generator)[:, 0].to(dev)
-                new.append(nxt)
-                done |= torch.isin(nxt, stops)
-                if bool(done.all()):
-                    break
-                logits = model(nxt[:, None], cache)[:, -1].float()
-            gen = torch.stack(new, 1).tolist() if new else [[] for _ in chunk]
-            for i, row in zip(chunk, gen):
+            gen = generate(model, idx, max_new_tokens, temperature=temperature, generator=generator,
+                           eos_id=stops.tolist(), allowed_ids=allowed)[:, idx.shape[1] :]  # fmt: skip
+            for i, row in zip(chunk, gen.tolist()):
                 out[i] = _cut(row)
-    model.train(was_training)
     return out
-
-
-def allow_only(logits: torch.Tensor, allowed_ids) -> torch.Tensor:
-    """``logits`` (..., vocab) with every token outside ``allowed_ids`` set to -inf, so softmax
-    gives it probability 0 and argmax never picks it: constrained decoding in one line."""
-    allowed_ids = torch.as_tensor(allowed_ids, dtype=torch.long, device=logits.device)
-    if allowed_ids.numel() == 0:
-        raise ValueError("allowed_ids is empty: at least one token must stay possible")
-    keep = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
-    keep[allowed_ids] = True
-    return logits.masked_fill(~keep, float("-inf"))
 
 
 def _cut(row: list[int]) -> str:

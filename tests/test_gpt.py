@@ -192,6 +192,23 @@ def test_different_seeds_differ_and_eos_stops():
     assert torch.equal(generate(model, idx, 10, greedy=True, eos_id=eos), free[:, : first + 1])
 
 
+def test_several_stop_ids_and_allowed_tokens():
+    model = tiny(2)
+    idx = torch.zeros(3, 1, dtype=torch.long)
+    free = generate(model, idx, 12, greedy=True)
+    stops = [int(free[0, 3]), int(free[1, 5])]
+    out = generate(model, idx, 12, greedy=True, eos_id=stops)
+    for row, want in zip(out, free):  # each row: the free text up to its first stop id
+        hit = [j for j in range(1, 13) if int(want[j]) in stops]
+        end = hit[0] + 1 if hit else 13
+        assert torch.equal(row[:end], want[:end])
+        assert all(int(t) == stops[0] for t in row[end:])  # finished rows padded
+    allowed = [5, 7, 11]
+    sampled = generate(model, idx, 12, generator=torch.Generator().manual_seed(0), allowed_ids=allowed)
+    assert set(sampled[:, 1:].flatten().tolist()) <= set(allowed)
+    assert set(generate(model, idx, 12, greedy=True, allowed_ids=allowed)[:, 1:].flatten().tolist()) <= set(allowed)
+
+
 def test_generate_restores_training_mode_and_checks_input():
     model = tiny().train()
     generate(model, torch.zeros(1, 2, dtype=torch.long), 2)

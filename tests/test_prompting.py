@@ -7,7 +7,7 @@ import torch
 
 from llmbook import prompting as P
 from llmbook import wordproblems as W
-from llmbook.gpt import GPT, GPTConfig, generate
+from llmbook.gpt import GPT, GPTConfig, allow_only, generate
 from llmbook.pretrain import eot_id
 from llmbook.tokenizer import default_tokenizer
 
@@ -128,9 +128,9 @@ def test_training_examples_mix_styles_and_never_show_test_problems():
 
 def test_allow_only_masks_everything_else():
     logits = torch.tensor([1.0, 5.0, -2.0, 0.5])
-    out = P.allow_only(logits, [0, 2])
+    out = allow_only(logits, [0, 2])
     assert out[0] == 1.0 and out[2] == -2.0 and torch.isinf(out[[1, 3]]).all()
     assert torch.softmax(out, -1)[[1, 3]].sum() == 0 and out.argmax() == 0
     with pytest.raises(ValueError, match="empty"):
-        P.allow_only(logits, [])
+        allow_only(logits, [])
     assert set(P.digit_token_ids()) >= {P.encode(str(d))[0] for d in range(10)}

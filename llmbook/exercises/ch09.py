@@ -7,7 +7,7 @@ import random
 
 import torch
 
-from llmbook import prompting, retrieval, wordproblems
+from llmbook import gpt, prompting, retrieval, wordproblems
 from llmbook.exercises.core import Fail, call, exercise, expect_close, expect_equal
 
 
@@ -80,5 +80,5 @@ def _digits_only(fn) -> None:
         logits = torch.randn(vocab, generator=gen)
         got = call(fn, logits.clone(), list(allowed))
         expect_close(
-            got, prompting.allow_only(logits, allowed), f"digits_only(logits of {vocab}, {allowed})"
+            got, gpt.allow_only(logits, allowed), f"digits_only(logits of {vocab}, {allowed})"
         )
