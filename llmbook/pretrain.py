@@ -201,7 +201,7 @@ The GPT beats the n-gram model in: {", ".join(wins) if wins else "no language ye
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(prog="python -m llmbook.pretrain", description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=1500, help="optimizer steps in total")
-    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--batch-size", type=int, default=16, help="sequences per step")
     ap.add_argument("--grad-accum", type=int, default=1)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--dropout", type=float, default=MODEL_CONFIG.dropout)
@@ -244,8 +244,16 @@ def main(argv: list[str] | None = None) -> dict:
     model = GPT(mcfg).to(dev)
     heldout = torch.tensor(encode(corpus.split("ko")[1]) + encode(corpus.split("en")[1]))
 
+    curve: dict[str, list] = {"steps": [], **{lang: [] for lang in LANGS}}
+
     def report(step: int, val: float | None) -> None:
-        print(f"step {step}: held-out loss {val:.3f}", flush=True)
+        """Log the held-out bits/char per language, so the card shows each one's curve."""
+        held = heldout_report(model) if rank == 0 else {}
+        curve["steps"].append(step)
+        for lang in held:
+            curve[lang].append(held[lang]["bits_per_char"])
+        per_lang = ", ".join(f"{lang} {h['bits_per_char']:.3f}" for lang, h in held.items())
+        print(f"step {step}: held-out loss {val:.3f}; bits/char {per_lang}", flush=True)
 
     t0 = time.time()
     hist = train(model, tokens, cfg, eval_tokens=heldout, on_eval=report, progress=not args.quiet,
@@ -268,6 +276,7 @@ def main(argv: list[str] | None = None) -> dict:
         "device": f"{dev.type} ({torch.get_num_threads()} threads)" if dev.type == "cpu" else str(dev),
         "command": "python -m llmbook.pretrain " + " ".join(sys.argv[1:] if argv is None else argv),
         "eval_loss_curve": {"steps": hist.eval_steps, "loss": hist.eval_loss},
+        "heldout_bits_per_char_curve": curve,  # this call's evaluations (a resumed run: its own)
     }
     out = Path(args.out)
     path = save_model(model, out / f"{NAME}.safetensors", {"card": f"{NAME}.json"})

@@ -217,8 +217,14 @@ def demos_for(lang: str, k: int, cot: bool = False, seed: int = 0) -> list[Probl
 
 
 def method_prompts(problems: Sequence[Problem], method: str, k: int = 0,
-                   context_length: int = 128) -> tuple[list[str], int]:  # fmt: skip
-    """The prompts for ``method`` and how many tokens to let the model write."""
+                   context_length: int | None = None) -> tuple[list[str], int]:  # fmt: skip
+    """The prompts for ``method`` and how many tokens to let the model write; a prompt that
+    leaves no room for them in ``context_length`` tokens (default: the shipped models') raises
+    ``ValueError``."""
+    if context_length is None:
+        from llmbook.pretrain import MODEL_CONFIG
+
+        context_length = MODEL_CONFIG.context_length
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     cot = method in ("cot", "few-shot-cot", "self-consistency")
@@ -351,7 +357,8 @@ def evaluation_report(model: GPT, n: int = 200, samples: int = 8, temperature: f
     }
     for lang in wordproblems.LANGS:
         test = wordproblems.problems(n, lang, "test", seed=seed)
-        max_k = max(k for k in range(4) if fits(test, "few-shot", k))
+        ctx = model.config.context_length
+        max_k = max(k for k in range(5) if fits(test, "few-shot", k, ctx))
         rows = {
             "zero-shot": predict(model, test, "zero-shot"),
             "zero-shot, digits only": predict(model, test, "zero-shot", constrained=True),
@@ -360,8 +367,9 @@ def evaluation_report(model: GPT, n: int = 200, samples: int = 8, temperature: f
             f"self-consistency (N={samples})": predict(model, test, "self-consistency", samples=samples,
                                                       temperature=temperature, seed=seed),
         }  # fmt: skip
-        if fits(test, "few-shot-cot", 1):
-            rows["few-shot chain of thought (k=1)"] = predict(model, test, "few-shot-cot", k=1)
+        cot_k = max(k for k in range(3) if fits(test, "few-shot-cot", k, ctx))
+        if cot_k:
+            rows[f"few-shot chain of thought (k={cot_k})"] = predict(model, test, "few-shot-cot", k=cot_k)
         report[lang] = {name: accuracy(p, test) for name, p in rows.items()}
         seen = [p for p in test if p.template not in wordproblems.TEST_ONLY_TEMPLATES]
         report[lang]["templates"] = sorted({p.template for p in test})
@@ -372,16 +380,17 @@ def evaluation_report(model: GPT, n: int = 200, samples: int = 8, temperature: f
     return report
 
 
-def fits(problems: Sequence[Problem], method: str, k: int) -> bool:
-    """Whether every prompt of ``method`` with ``k`` examples fits the 128-token context."""
+def fits(problems: Sequence[Problem], method: str, k: int, context_length: int | None = None) -> bool:
+    """Whether every prompt of ``method`` with ``k`` examples fits the context (default: the
+    shipped models' context), leaving room for the answer."""
     try:
-        method_prompts(problems, method, k)
+        method_prompts(problems, method, k, context_length)
     except ValueError:
         return False
     return True
 
 
-def train_reasoner(steps: int = 400, batch_size: int = 32, lr: float = 2e-3, seed: int = 0,
+def train_reasoner(steps: int = 2000, batch_size: int = 32, lr: float = 2e-3, seed: int = 0,
                    progress: bool = True, device=None):  # fmt: skip
     """Fine-tune the shipped base model on :func:`training_pairs` with the loss on the responses
     only (:func:`llmbook.finetune.finetune`); deterministic for a seed."""
@@ -402,7 +411,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(prog="python -m llmbook.prompting",
                                  description="train or evaluate the shipped reasoner model")  # fmt: skip
     ap.add_argument("command", choices=("train", "evaluate"))
-    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=0)

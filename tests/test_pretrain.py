@@ -87,6 +87,10 @@ def test_the_command_trains_in_pieces_and_writes_weights_and_card(tmp_path):
     card = json.loads((tmp_path / "base.json").read_text())
     assert card["train_config"]["steps"] == 4 and card["tokens_seen"] == 4 * 4 * 32
     assert card["heldout"] == info["heldout"] and set(card["heldout"]) == {"ko", "en"}
+    curve = card["heldout_bits_per_char_curve"]  # the resumed call's evaluations, per language
+    assert curve["steps"] == card["eval_loss_curve"]["steps"][-2:] == [3, 4]
+    assert len(curve["ko"]) == len(curve["en"]) == 2 and curve["en"][-1] == pytest.approx(
+        card["heldout"]["en"]["bits_per_char"], rel=1e-2)
     assert pretrain.load_base_model(tmp_path / "base.safetensors").config.n_embd == 16
     with pytest.raises(CheckpointError, match="run.ckpt was written for another"):
         pretrain.main(small + ["--lr", "1e-4", "--resume"])
