@@ -138,8 +138,16 @@ def build_language(lang: str, config: dict, toc: dict, build: Path = BUILD,
         "--config", str(work / "_config.yml"), "--toc", str(work / "_toc.yml"),
         "--path-output", str(out), "-W", "-n", "--keep-going",
     ]  # fmt: skip
-    subprocess.run(cmd, check=True, cwd=ROOT)
-    return out / "_build" / "html"
+    for attempt in (1, 2):
+        if subprocess.run(cmd, cwd=ROOT).returncode == 0:
+            return out / "_build" / "html"
+        # Sphinx would treat the failed pages as up to date next time and publish them as they
+        # are: start this language afresh. Notebooks that did execute come from the shared cache.
+        shutil.rmtree(out, ignore_errors=True)
+        if attempt == 1:
+            print(f"the {lang} build failed; building it once more (a notebook kernel can hang "
+                  "now and then)", file=sys.stderr, flush=True)  # fmt: skip
+    raise SystemExit(f"the {lang} book failed to build twice: see the warnings above")
 
 
 def write_landing(site: Path) -> None:

@@ -140,3 +140,37 @@ def test_colab_cell_installs_only_in_colab(lang, tmp_path):
     ok, calls, stdout, _ = results["colab"]
     assert ok and stdout == ""
     assert calls == ['install -q "llmbook @ git+https://github.com/llmbook/llmbook"']
+
+
+def _book_build_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_build", ROOT / "book" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("codes", [[1, 0], [1, 1]])
+def test_a_failed_book_build_starts_afresh_and_is_tried_once_more(tmp_path, monkeypatch, codes):
+    build = _book_build_module()
+    runs = []
+
+    def fake_run(cmd, cwd):
+        stale = tmp_path / "en" / "_build" / "stale-page.html"
+        runs.append(stale.exists())  # left over from a failed attempt?
+        stale.parent.mkdir(parents=True, exist_ok=True)
+        stale.write_text("half-built")
+        return subprocess.CompletedProcess(cmd, codes[len(runs) - 1])
+
+    monkeypatch.setattr(build.subprocess, "run", fake_run)
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    monkeypatch.setattr(build, "vendor_assets", lambda: tmp_path / "vendor")
+    if codes[-1] == 0:
+        assert build.build_language("en", config, toc, tmp_path) == tmp_path / "en" / "_build" / "html"
+    else:
+        with pytest.raises(SystemExit, match="en book failed to build twice"):
+            build.build_language("en", config, toc, tmp_path)
+        assert not (tmp_path / "en").exists()
+    assert runs == [False, False]  # the retry did not see the failed attempt's pages
