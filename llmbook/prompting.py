@@ -355,9 +355,9 @@ def evaluation_report(model: GPT, n: int = 200, samples: int = 8, temperature: f
         "n_per_language": n,
         "self_consistency": {"samples": samples, "temperature": temperature},
     }
+    ctx = model.config.context_length
     for lang in wordproblems.LANGS:
         test = wordproblems.problems(n, lang, "test", seed=seed)
-        ctx = model.config.context_length
         max_k = max(k for k in range(5) if fits(test, "few-shot", k, ctx))
         rows = {
             "zero-shot": predict(model, test, "zero-shot"),
