@@ -32,8 +32,10 @@ from llmbook.train import TrainConfig, train
 MODELS_DIR = Path(__file__).parent / "data" / "models"
 NAME = "base"
 MODEL_CONFIG = GPTConfig(vocab_size=4096, context_length=128, n_layer=4, n_head=6, n_embd=192,
-                         dropout=0.1)  # fmt: skip
-KO_REPEAT = 2  # the Korean split is ~11x smaller than the English one: show it twice per pass
+                         dropout=0.15)  # fmt: skip
+KO_REPEAT = 1  # copies of the Korean split (~6x smaller than the English one) per pass
+MIN_LR_RATIO = 0.25  # the learning rate stays high enough for the weight average to help ...
+EMA_DECAY = 0.999  # ... which averages about the last 1,000 steps (see train.WeightAverage)
 LANGS = ("ko", "en")
 
 
@@ -159,18 +161,35 @@ the fine-tuning, RLHF and prompting chapters start from. Trained with `{info['co
   {info['data']['en_tokens']:,} tokens. The last ~10% of each corpus is held out (`corpus.split`).
 - **Training**: {tc['steps']:,} AdamW steps of {tc['batch_size']} x {tc['context_length']} tokens
   ({info['tokens_seen']:,} tokens), lr {tc['lr']} with {tc['warmup_steps']} warm-up steps and cosine
-  decay, weight decay {tc['weight_decay']} on matrices, gradient clipping {tc['grad_clip']},
-  seed {tc['seed']}; {info['train_seconds']:.0f} s on {info['device']}.
+  decay to {tc['lr'] * tc['min_lr_ratio']:g}, weight decay {tc['weight_decay']} on matrices, gradient
+  clipping {tc['grad_clip']}, seed {tc['seed']}; {info['train_seconds']:.0f} s on {info['device']}.
+  {_averaging(tc)}
 - **Held-out evaluation** (every held-out token scored, windows overlapping by half):
 
 | language | tokens | loss (nats/token) | perplexity/token | bits/char |
 |---|---|---|---|---|
 {rows}
-
+{_last_weights(info)}
 {_baseline_table(info)}
 Limits: a toy model trained for minutes on a few hundred thousand tokens; it writes
 Shakespeare-like and statute-like text, not facts.
 """
+
+
+def _averaging(tc: dict) -> str:
+    decay = tc.get("ema_decay", 0.0)
+    if not decay:
+        return "The weights are those of the last step."
+    return (f"The weights are a moving average of the training weights (decay {decay}, about the "
+            f"last {1 / (1 - decay):,.0f} steps; `llmbook.train.WeightAverage`).")  # fmt: skip
+
+
+def _last_weights(info: dict) -> str:
+    last = info.get("heldout_last_weights")
+    if not last:
+        return ""
+    per_lang = ", ".join(f"{lang} {last[lang]['bits_per_char']:.3f}" for lang in LANGS)
+    return f"\nThe last step's own weights (not shipped) score, in bits/char: {per_lang}.\n"
 
 
 def _baseline_table(info: dict) -> str:
@@ -204,6 +223,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--batch-size", type=int, default=16, help="sequences per step")
     ap.add_argument("--grad-accum", type=int, default=1)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--min-lr-ratio", type=float, default=MIN_LR_RATIO,
+                    help="the cosine decays the learning rate to lr x this")  # fmt: skip
+    ap.add_argument("--ema-decay", type=float, default=EMA_DECAY,
+                    help="ship a moving average of the weights with this decay (0: the last weights)")  # fmt: skip
+    ap.add_argument("--ko-repeat", type=int, default=KO_REPEAT,
+                    help="copies of the Korean training split in the training stream")  # fmt: skip
     ap.add_argument("--dropout", type=float, default=MODEL_CONFIG.dropout)
     ap.add_argument("--weight-decay", type=float, default=0.1, help="AdamW decay on matrices")
     ap.add_argument("--device", default=None, help="cpu, cuda, ... (default: llmbook.device())")
@@ -233,11 +258,12 @@ def main(argv: list[str] | None = None) -> dict:
             dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(dev)
     llmbook.seed(args.seed)
-    tokens = training_tokens()
+    tokens = training_tokens(args.ko_repeat)
     mcfg = replace(MODEL_CONFIG, n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd,
                    context_length=args.context_length, dropout=args.dropout)  # fmt: skip
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum,
                       context_length=mcfg.context_length, lr=args.lr,
+                      min_lr_ratio=args.min_lr_ratio, ema_decay=args.ema_decay,
                       weight_decay=args.weight_decay,
                       warmup_steps=min(100, args.steps // 10), eval_every=max(1, args.steps // 6),
                       eval_batches=4, seed=args.seed)  # fmt: skip
@@ -269,7 +295,7 @@ def main(argv: list[str] | None = None) -> dict:
         "parameters": model.num_parameters(),
         "model_config": asdict(mcfg),
         "train_config": asdict(cfg),
-        "data": {"ko_tokens": len(encode(corpus.split("ko")[0])), "ko_repeat": KO_REPEAT,
+        "data": {"ko_tokens": len(encode(corpus.split("ko")[0])), "ko_repeat": args.ko_repeat,
                  "en_tokens": len(encode(corpus.split("en")[0]))},  # fmt: skip
         "tokens_seen": cfg.steps * cfg.batch_size * cfg.context_length,
         "train_seconds": seconds,  # this call only; a resumed run adds its pieces' times
@@ -281,11 +307,23 @@ def main(argv: list[str] | None = None) -> dict:
     out = Path(args.out)
     path = save_model(model, out / f"{NAME}.safetensors", {"card": f"{NAME}.json"})
     info["heldout"] = heldout_report(load_base_model(path, dev))  # the shipped fp16 weights
+    if cfg.ema_decay:
+        info["heldout_last_weights"] = last_weights_report(args.checkpoint, mcfg)
     if args.ngram_order:
         info["ngram_baseline"] = ngram_report(args.ngram_order)
     write_card(info, out)
     print(json.dumps({"gpt": info["heldout"], "ngram": info.get("ngram_baseline")}, indent=2))
     return info
+
+
+def last_weights_report(checkpoint: str | os.PathLike, config: GPTConfig) -> dict:
+    """:func:`heldout_report` of the last step's own weights, which the final checkpoint keeps,
+    to show what the weight average gained over them."""
+    from llmbook.checkpoint import load_checkpoint
+
+    model = GPT(config)
+    model.load_state_dict(load_checkpoint(checkpoint)["model"])
+    return heldout_report(model)
 
 
 def write_card(info: dict, out: str | os.PathLike = MODELS_DIR) -> None:

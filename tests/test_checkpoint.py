@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -54,17 +56,19 @@ def test_missing_corrupt_and_foreign_checkpoints_name_the_file(tmp_path):
         load_checkpoint(good, expect={"cfg": {"lr": 0.2, "steps": 5}})
 
 
-def test_stop_halfway_and_resume_gives_bit_identical_weights(tmp_path):
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9], ids=["last-weights", "weight-average"])
+def test_stop_halfway_and_resume_gives_bit_identical_weights(tmp_path, ema_decay):
+    cfg = replace(CFG, ema_decay=ema_decay)
     whole = fresh(0)
-    full = train(whole, TOKENS, CFG, eval_tokens=TOKENS, progress=False,
+    full = train(whole, TOKENS, cfg, eval_tokens=TOKENS, progress=False,
                  checkpoint=tmp_path / "full.pt")  # fmt: skip
     first = fresh(0)
-    train(first, TOKENS, CFG, eval_tokens=TOKENS, progress=False, checkpoint=tmp_path / "run.pt",
+    train(first, TOKENS, cfg, eval_tokens=TOKENS, progress=False, checkpoint=tmp_path / "run.pt",
           checkpoint_every=2, stop_at=5)  # fmt: skip
     assert load_checkpoint(tmp_path / "run.pt")["step"] == 5
     torch.manual_seed(123)  # the resumed process starts from another RNG state and other weights
     second = fresh(1)
-    hist = train(second, TOKENS, CFG, eval_tokens=TOKENS, progress=False,
+    hist = train(second, TOKENS, cfg, eval_tokens=TOKENS, progress=False,
                  checkpoint=tmp_path / "run.pt", resume=True)  # fmt: skip
     assert not torch.equal(first.head.weight, whole.head.weight)  # the halfway weights differ
     for (name, a), b in zip(whole.state_dict().items(), second.state_dict().values()):

@@ -6,6 +6,7 @@ import torch
 from llmbook.train import (
     TrainConfig,
     evaluate,
+    lm_loss,
     lr_at,
     make_optimizer,
     next_token_pairs,
@@ -112,3 +113,31 @@ def test_cpu_training_stays_fp32_even_with_amp_on():
     train(plain, tokens, TrainConfig(**base, amp=False), progress=False)
     for a, b in zip(amp.parameters(), plain.parameters()):
         assert a.dtype == torch.float32 and torch.equal(a, b)
+
+
+def test_weight_average_is_what_evaluation_sees_and_what_training_returns():
+    tokens = torch.arange(16).repeat(30) % 11
+    base = dict(steps=8, batch_size=4, context_length=8, lr=1e-2, warmup_steps=1, eval_every=4,
+                eval_batches=2)  # fmt: skip
+    seen = []  # the weights before every step, then the last ones
+
+    def recording_loss(net, x, y):
+        seen.append([p.detach().clone() for p in net.parameters()])
+        return lm_loss(net, x, y)
+
+    plain = _gpt()
+    train(plain, tokens, TrainConfig(**base), progress=False, loss_fn=recording_loss)
+    seen.append([p.detach().clone() for p in plain.parameters()])
+    averaged = _gpt()
+    hist = train(averaged, tokens, TrainConfig(**base, ema_decay=0.5), eval_tokens=tokens,
+                 progress=False)  # fmt: skip
+    expected = seen[0]  # the average starts at the initial weights
+    for weights in seen[1:]:
+        expected = [0.5 * e + 0.5 * w for e, w in zip(expected, weights)]
+    for e, got in zip(expected, averaged.parameters()):
+        torch.testing.assert_close(got, e, rtol=0, atol=1e-6)
+    assert any(not torch.allclose(got, last) for got, last in zip(averaged.parameters(),
+                                                                  plain.parameters()))  # fmt: skip
+    assert hist.eval_loss[-1] == pytest.approx(evaluate(averaged, tokens, 8, 4, 2), abs=1e-6)
+    with pytest.raises(ValueError, match="ema_decay"):
+        TrainConfig(ema_decay=1.0)
