@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import fcntl
 import fnmatch
 import json
 import shutil
@@ -69,31 +70,51 @@ def language_toc(toc: dict, lang: str) -> dict:
     return {"format": toc["format"], "root": root, "parts": parts}
 
 
-def vendor_assets() -> Path:
+def vendor_assets(vendor: Path = VENDOR) -> Path:
     """The folder holding ``_vendor/``: the pinned npm packages' files, fetched with ``npm pack``
-    on first use (the network is needed only then) and kept for later builds."""
-    site = VENDOR / "site"
-    stamp = VENDOR / "installed.json"
-    if stamp.exists() and json.loads(stamp.read_text()) == VENDORED:
-        return site
-    if shutil.which("npm") is None:
-        raise SystemExit("book/build.py needs npm (Node.js) once, to fetch MathJax and RequireJS")
-    shutil.rmtree(VENDOR, ignore_errors=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, (spec, patterns) in VENDORED.items():
-            packed = subprocess.run(
-                ["npm", "pack", "--json", "--pack-destination", tmp, spec],
-                check=True, capture_output=True, text=True,
-            )  # fmt: skip
-            tarball = Path(tmp) / json.loads(packed.stdout)[0]["filename"]
-            with tarfile.open(tarball) as tar:
-                for member in tar.getmembers():
-                    path = member.name.removeprefix("package/")
-                    if member.isfile() and any(fnmatch.fnmatch(path, p) for p in patterns):
-                        target = site / "_vendor" / name / path
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        target.write_bytes(tar.extractfile(member).read())
-    stamp.write_text(json.dumps(VENDORED))
+    on first use (the network is needed only then) and kept for later builds.
+
+    A fetch goes into a temporary folder that replaces the current one only once every package is
+    in, so a failed fetch (registry unreachable) leaves a complete earlier copy as it was. A lock
+    keeps concurrent builds of one working tree from fetching over each other.
+    """
+    site = vendor / "site"
+    stamp = vendor / "installed.json"
+    wanted = json.loads(json.dumps(VENDORED))  # as the stamp reads back: lists, not tuples
+    vendor.mkdir(parents=True, exist_ok=True)
+    with open(vendor / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if site.is_dir() and stamp.is_file() and json.loads(stamp.read_text()) == wanted:
+            return site
+        if shutil.which("npm") is None:
+            raise SystemExit(
+                "book/build.py needs npm (Node.js) once, to fetch MathJax, RequireJS and the widget "
+                "manager into _build/vendor: install it (Debian/Ubuntu: apt-get install npm; macOS: "
+                "brew install node; or https://nodejs.org) and build again"
+            )
+        with tempfile.TemporaryDirectory(dir=vendor) as tmp:
+            fresh = Path(tmp) / "site"
+            for name, (spec, patterns) in VENDORED.items():
+                packed = subprocess.run(
+                    ["npm", "pack", "--json", "--pack-destination", tmp, spec],
+                    capture_output=True, text=True,
+                )  # fmt: skip
+                if packed.returncode != 0:
+                    raise SystemExit(f"npm pack {spec} failed (is the npm registry reachable?); "
+                                     f"{site} is left as it was:\n{packed.stderr}")  # fmt: skip
+                tarball = Path(tmp) / json.loads(packed.stdout)[0]["filename"]
+                with tarfile.open(tarball) as tar:
+                    for member in tar.getmembers():
+                        path = member.name.removeprefix("package/")
+                        if member.isfile() and any(fnmatch.fnmatch(path, p) for p in patterns):
+                            target = fresh / "_vendor" / name / path
+                            target.parent.mkdir(parents=True, exist_ok=True)
+                            target.write_bytes(tar.extractfile(member).read())
+            stamp.unlink(missing_ok=True)
+            if site.exists():
+                site.rename(Path(tmp) / "old")  # removed with the temporary folder
+            fresh.rename(site)
+            stamp.write_text(json.dumps(wanted))
     return site
 
 
