@@ -125,7 +125,9 @@ def language_config(config: dict, lang: str, execute: bool = True) -> dict:
     cfg["execute"]["cache"] = str(BUILD / ".jupyter_cache")  # shared by both builds
     if not execute:
         cfg["execute"]["execute_notebooks"] = "off"
-    cfg.setdefault("sphinx", {})["local_extensions"] = {"korean_search": str(ROOT / "book")}
+    cfg.setdefault("sphinx", {})["local_extensions"] = {
+        name: str(ROOT / "book") for name in ("korean_search", "page_scripts")
+    }
     sphinx = cfg["sphinx"].setdefault("config", {})
     sphinx["language"] = lang
     sphinx["templates_path"] = [str(ROOT / "book" / "templates")]
@@ -134,6 +136,7 @@ def language_config(config: dict, lang: str, execute: bool = True) -> dict:
     # Relative paths are taken from _static/; the vendored files sit beside it, in _vendor/.
     sphinx["html_extra_path"] = [str(vendor_assets())]
     sphinx["mathjax_path"] = "../_vendor/mathjax/es5/tex-chtml.js"
+    # In this order on the page: embed-amd.js calls RequireJS's define() as it loads.
     sphinx["nb_ipywidgets_js"] = {
         "../_vendor/requirejs/require.js": {},
         "../_vendor/html-manager/dist/embed-amd.js": {},
@@ -147,7 +150,8 @@ def build_language(lang: str, config: dict, toc: dict, build: Path = BUILD,
     work = build / "config" / lang
     work.mkdir(parents=True, exist_ok=True)
     (work / "_config.yml").write_text(
-        yaml.safe_dump(language_config(config, lang, execute), allow_unicode=True),
+        # Keys in their order: myst-nb writes nb_ipywidgets_js's scripts in the order given.
+        yaml.safe_dump(language_config(config, lang, execute), allow_unicode=True, sort_keys=False),
         encoding="utf-8",
     )
     (work / "_toc.yml").write_text(
