@@ -32,6 +32,9 @@ from pathlib import Path
 import yaml
 from markdown_it import MarkdownIt
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from course_map import course_map_figure  # noqa: E402  (book/ is not a package)
+
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 LANGS = ("ko", "en")
@@ -133,6 +136,10 @@ def language_config(config: dict, lang: str, execute: bool = True) -> dict:
     sphinx["templates_path"] = [str(ROOT / "book" / "templates")]
     sphinx["html_static_path"] = [str(ROOT / "book" / "static")]
     sphinx["html_css_files"] = ["llmbook.css"]
+    # Without an icon, browsers ask for /favicon.ico, which the site does not have: a 404.
+    sphinx["html_favicon"] = str(ROOT / "book" / "favicon.svg")
+    # pydata-sphinx-theme logs "Got invalid theme mode" on every first visit without a default.
+    sphinx["html_context"] = {"default_mode": "auto"}
     # Relative paths are taken from _static/; the vendored files sit beside it, in _vendor/.
     sphinx["html_extra_path"] = [str(vendor_assets())]
     sphinx["mathjax_path"] = "../_vendor/mathjax/es5/tex-chtml.js"
@@ -176,14 +183,18 @@ def build_language(lang: str, config: dict, toc: dict, build: Path = BUILD,
 
 
 def write_landing(site: Path) -> None:
-    """``_build/html/index.html``: the bilingual landing page, rendered from ``index.md``."""
+    """``_build/html/index.html``: the bilingual landing page, rendered from ``index.md``, with
+    the course map drawn by ``book/course_map.py`` where ``<!-- course-map LANG -->`` stands."""
     body = (
         MarkdownIt("commonmark", {"html": True})
         .enable("table")
         .render((ROOT / "index.md").read_text(encoding="utf-8"))
     )
+    for lang in LANGS:
+        body = body.replace(f"<!-- course-map {lang} -->", course_map_figure(lang))
     template = (ROOT / "book" / "landing.html").read_text(encoding="utf-8")
     (site / "index.html").write_text(template.replace("{{ body }}", body), encoding="utf-8")
+    shutil.copyfile(ROOT / "book" / "favicon.svg", site / "favicon.svg")
 
 
 def main(argv: list[str] | None = None) -> None:
