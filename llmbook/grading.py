@@ -1,22 +1,20 @@
 """Batch grading of exercise notebooks: ``llmbook grade SUBMISSIONS... --out grades.csv``.
 
-Each submission is copied (the original is never written to, moved or locked) and run in a fresh
-kernel, in its own process with a memory limit and a per-cell time limit, several at once. After
-the notebook has run, the package's own checks are run again against the kernel's namespace by
-exercise id, so the score does not depend on cells a student can edit, split or delete: the
-verdicts are the very ones ``check("01.2")`` shows the student in the notebook.
+Each submission is read once (the original is never written to, moved or locked); its code cells
+run in a sandboxed worker process (:mod:`llmbook.sandbox`) with memory and time limits, several
+submissions at once. The checks run here, in the grader's process, by exercise id: they look the
+learner's names up in the worker (so the score does not depend on cells a student can edit, split
+or delete), call the learner's functions there with plain arguments and compare the plain results
+here. Nothing the submission does to its own interpreter changes a verdict, and one bad answer
+(an exit, a crash, an endless loop, a memory blow-up) costs that exercise only.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import os
 import re
-import shutil
-import subprocess
-import sys
-import tempfile
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,10 +22,9 @@ from pathlib import Path
 
 import nbformat
 
-from llmbook.exercises import exercises_of
+from llmbook.exercises import core, exercises_of
+from llmbook.sandbox import Session, choose_mode
 
-RESULT_MARK = "LLMBOOK-GRADING-RESULT:"
-CHECKS_TIMEOUT_S = 300.0
 CHAPTER_FILE = re.compile(r"^(\d\d)_[a-z_]+$")
 
 
@@ -41,6 +38,8 @@ class Row:
     lang: str = "en"
     points: dict[str, float] = field(default_factory=dict)
     messages: dict[str, str] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)  # per exercise: core.STATUSES
+    notes: list[dict[str, str]] = field(default_factory=list)  # {"ko", "en"}: for the student
 
     @property
     def total(self) -> float:
@@ -78,88 +77,17 @@ def student_name(path: Path) -> str:
     return path.parent.name if CHAPTER_FILE.match(path.stem) else path.stem
 
 
-def grading_cell(ids: list[str], lang: str) -> str:
-    """Code run in the student's kernel after their notebook: the package's checks, by id."""
-    return (
-        "import json as _j\n"
-        "from llmbook.exercises import run_check as _rc\n"
-        f"_v = [_rc(i, globals(), {lang!r}) for i in {ids!r}]\n"
-        f"print({RESULT_MARK!r} + _j.dumps([[v.id, v.points, v.message] for v in _v]))"
-    )
+def notebook_deadline(n_cells: int, n_exercises: int, cell_timeout: float) -> float:
+    """Seconds a whole notebook may take: every cell and every check at its limit, plus start-ups."""
+    return 60 + n_cells * cell_timeout + n_exercises * (core.TIME_LIMIT_S + 5)
 
 
-def run_one(notebook: Path, ids: list[str], lang: str, cell_timeout: float) -> dict:
-    """Execute a notebook copy and the grading cell in a fresh kernel (called in a child process
-    that carries the memory limit). Returns ``{"status": ..., "verdicts": [[id, points, msg]]}``."""
-    from nbclient import NotebookClient
-    from nbclient.exceptions import DeadKernelError
-
-    nb = nbformat.read(notebook, as_version=4)
-    checks = nbformat.v4.new_code_cell(grading_cell(ids, lang))
-    nb.cells.append(checks)
-    client = NotebookClient(
-        nb, interrupt_on_timeout=True, allow_errors=True, kernel_name="python3",
-        # the student's cells get the limit; our checks bound themselves (TIME_LIMIT_S each)
-        timeout_func=lambda cell: CHECKS_TIMEOUT_S if cell is checks else cell_timeout,
-        resources={"metadata": {"path": str(notebook.parent)}},
-    )  # fmt: skip
-    try:
-        client.execute()
-    except DeadKernelError:
-        return {"status": "kernel died (it crashed or ran out of memory)", "verdicts": []}
-    timed_out = [
-        i for i, c in enumerate(nb.cells[:-1])
-        if c.cell_type == "code" and any(
-            o.get("ename") in ("TimeoutError", "CellTimeoutError", "KeyboardInterrupt")
-            for o in c.get("outputs", [])
-        )
-    ]  # fmt: skip
-    for out in nb.cells[-1].get("outputs", []):
-        text = out.get("text", "")
-        if RESULT_MARK in text:
-            verdicts = json.loads(text.split(RESULT_MARK, 1)[1])
-            status = "graded"
-            if timed_out:
-                status = f"graded; cell {timed_out[0]} stopped after {cell_timeout:g} s"
-            return {"status": status, "verdicts": verdicts}
-    return {"status": "could not run the checks (the kernel did not answer)", "verdicts": []}
-
-
-def _run_in_child(copy: Path, ids: list[str], lang: str, cell_timeout: float, memory_mb: int,
-                  overall_timeout: float) -> dict:  # fmt: skip
-    """Run :func:`run_one` in a subprocess limited to ``memory_mb`` of address space (the kernel
-    inherits the limit) and ``overall_timeout`` seconds."""
-
-    def limit_memory() -> None:
-        import resource
-
-        size = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (size, size))
-        os.setsid()  # its own process group, so a timeout kills the kernel too
-
-    result = copy.with_suffix(".result.json")
-    cmd = [sys.executable, "-m", "llmbook.grading", str(copy), str(result), lang,
-           str(cell_timeout), *ids]  # fmt: skip
-    env = {**os.environ, "LLMBOOK_STRICT_CHECKS": "0", "LLMBOOK_DEVICE": "cpu"}
-    proc = subprocess.Popen(cmd, env=env, preexec_fn=limit_memory, cwd=copy.parent,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-    try:
-        _, err = proc.communicate(timeout=overall_timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)
-        proc.wait()
-        return {"status": f"stopped after {overall_timeout:g} s in all", "verdicts": []}
-    if result.exists():
-        return json.loads(result.read_text(encoding="utf-8"))
-    tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
-    return {"status": f"grading failed: {tail[0][:200]}", "verdicts": []}
-
-
-def grade_one(path: Path, chapter: str, cell_timeout: float, memory_mb: int) -> Row:
+def grade_one(path: Path, chapter: str, cell_timeout: float, memory_mb: int, sandbox: str) -> Row:
     """Grade one submission into a :class:`Row`; every problem becomes the row's status."""
     row = Row(student_name(path), str(path))
     exercises = exercises_of(chapter)
     row.points = {ex.id: 0.0 for ex in exercises}
+    row.statuses = {ex.id: "not graded" for ex in exercises}
     try:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
@@ -167,24 +95,39 @@ def grade_one(path: Path, chapter: str, cell_timeout: float, memory_mb: int) -> 
         row.status = f"malformed notebook ({type(e).__name__})"
         return row
     row.lang = notebook_language(nb)
-    if not any(c.cell_type == "code" and c.source.strip() for c in nb.cells):
+    code = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    if not any(source.strip() for _, source in code):
         row.status = "empty notebook"
         return row
     own = notebook_chapter(nb, path)
     if own != chapter:
         row.status = f"notebook of another chapter ({own or 'unknown'}), expected {chapter}"
         return row
-    ids = [ex.id for ex in exercises]
-    with tempfile.TemporaryDirectory(prefix="llmbook-grade-") as tmp:
-        copy = Path(tmp) / "submission.ipynb"
-        shutil.copyfile(path, copy)
-        n_cells = len(nb.cells) + 1
-        outcome = _run_in_child(copy, ids, row.lang, cell_timeout, memory_mb,
-                                overall_timeout=CHECKS_TIMEOUT_S + n_cells * cell_timeout)  # fmt: skip
-    row.status = outcome["status"]
-    for id, points, message in outcome["verdicts"]:
-        row.points[id] = points
-        row.messages[id] = message
+    limit = notebook_deadline(len(code), len(exercises), cell_timeout)
+    session = Session([source for _, source in code], sandbox, cell_timeout, memory_mb,
+                      deadline=time.monotonic() + limit)  # fmt: skip
+    try:
+        for ex in exercises:
+            verdict = session.check(ex, row.lang)
+            row.points[ex.id], row.messages[ex.id] = verdict.points, verdict.message
+            row.statuses[ex.id] = verdict.status
+        out_of_time = time.monotonic() >= session.deadline
+    finally:
+        session.close()
+    row.status = "graded"
+    for k in session.timed_out_cells:
+        row.status += f"; cell {code[k][0]} stopped after {cell_timeout:g} s"
+        row.notes.append({"ko": f"{code[k][0]}번 셀이 {cell_timeout:g}초 안에 끝나지 않아 건너뛰었습니다.",
+                          "en": f"cell {code[k][0]} did not finish in {cell_timeout:g} s and was skipped."})  # fmt: skip
+    for k in session.died_cells:
+        row.status += f"; cell {code[k][0]} ended the process and was skipped"
+        row.notes.append({"ko": f"{code[k][0]}번 셀이 프로세스를 끝내서(종료, 충돌, 메모리 초과) 건너뛰었습니다.",
+                          "en": f"cell {code[k][0]} ended the process (exit, crash or memory) and was skipped."})  # fmt: skip
+    for what in dict.fromkeys(session.blocked):
+        row.status += f"; sandbox refused: {what}"
+        row.notes.append({"ko": f"샌드박스가 막은 동작: {what}", "en": f"the sandbox refused: {what}"})
+    if out_of_time:
+        row.status += f"; stopped after {limit:g} s in all"
     return row
 
 
@@ -204,16 +147,21 @@ def assignment_chapter(paths: list[Path]) -> str:
 
 
 def feedback_text(row: Row, chapter: str) -> str:
-    """The per-student feedback file, in the notebook's language."""
+    """The per-student feedback file, in the notebook's language; a notebook that could not be
+    graded (its language perhaps unknown) gets both languages and what to do next."""
     ko = row.lang == "ko"
     lines = [f"{row.student} — {chapter}장 연습 문제" if ko else f"{row.student} — chapter {chapter} exercises"]
     if not row.status.startswith("graded"):
-        lines.append(("채점하지 못했습니다: " if ko else "Could not grade: ") + row.status)
+        lines += [f"채점하지 못했습니다: {NOT_GRADED['ko'](row.status)}",
+                  f"Could not grade: {NOT_GRADED['en'](row.status)}", ""]  # fmt: skip
+    lines += ["⚠ " + note[row.lang] for note in row.notes]
     for ex in exercises_of(chapter):
         got = row.points.get(ex.id, 0)
-        mark = "✅" if got == ex.points else "❌"
+        status = row.statuses.get(ex.id, "not graded")
+        head = core.HEADS[status][row.lang] if status in core.HEADS else ("채점 안 됨" if ko else "not graded")
         unit = "점" if ko else " points"
-        lines.append(f"{mark} [{ex.id}] {ex.title[row.lang]}: {got:g}/{ex.points}{unit}")
+        lines.append(f"{core.MARKS[got == ex.points]} [{ex.id}] {ex.title[row.lang]}: {got:g}/{ex.points}{unit}"
+                     f" ({head})")  # fmt: skip
         if row.messages.get(ex.id):
             lines.append("    " + row.messages[ex.id].replace("\n", "\n    "))
     max_total = sum(ex.points for ex in exercises_of(chapter))
@@ -221,10 +169,40 @@ def feedback_text(row: Row, chapter: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _not_graded_ko(status: str) -> str:
+    if status.startswith("malformed"):
+        return ("파일이 올바른 노트북(.ipynb)이 아닙니다. Jupyter나 Colab에서 열리는지 확인하고, 열리지 "
+                "않으면 '파일 > 다운로드 > .ipynb'로 다시 받아 제출하세요.")  # fmt: skip
+    if status == "empty notebook":
+        return "노트북에 코드가 없습니다. 풀이를 작성하고 저장한 뒤 다시 제출하세요."
+    return f"다른 장의 노트북입니다 ({status}). 이 과제의 노트북을 제출하세요."
+
+
+def _not_graded_en(status: str) -> str:
+    if status.startswith("malformed"):
+        return ("the file is not a valid notebook (.ipynb). Check that it opens in Jupyter or Colab; "
+                "if not, download it again (File > Download > .ipynb) and resubmit.")  # fmt: skip
+    if status == "empty notebook":
+        return "the notebook has no code. Write your answers, save, and resubmit."
+    return f"this is another chapter's notebook ({status}). Submit this assignment's notebook."
+
+
+NOT_GRADED = {"ko": _not_graded_ko, "en": _not_graded_en}
+
+
+def summary(rows: list[Row], seconds: float) -> str:
+    """One line per run: how many were graded, scored zero, could not run, and the time taken."""
+    graded = [r for r in rows if r.status.startswith("graded")]
+    zero = sum(1 for r in graded if r.total == 0)
+    return (f"graded {len(graded)} of {len(rows)}, {zero} with zero points, "
+            f"{len(rows) - len(graded)} failed to run, in {seconds:.0f} s")  # fmt: skip
+
+
 def grade(submissions: list[Path], out: Path, chapter: str | None = None, jobs: int | None = None,
-          cell_timeout: float = 60.0, memory_mb: int = 4096) -> list[Row]:  # fmt: skip
+          cell_timeout: float = 60.0, memory_mb: int = 4096, sandbox: str = "auto") -> list[Row]:  # fmt: skip
     """Grade every submission (in parallel) into the CSV ``out`` and one feedback file per
-    student in ``<out stem>_feedback/``. Returns the rows."""
+    student in ``<out stem>_feedback/``. ``sandbox``: "auto" (bubblewrap when it works), "bwrap"
+    or "none" (see :func:`llmbook.sandbox.protection`). Returns the rows."""
     paths = [Path(p) for p in submissions]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
@@ -233,9 +211,10 @@ def grade(submissions: list[Path], out: Path, chapter: str | None = None, jobs: 
     exercises = exercises_of(chapter)
     if not exercises:
         raise ValueError(f"chapter {chapter} has no graded exercises")
+    mode = choose_mode(sandbox)
     jobs = jobs or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        rows = list(pool.map(lambda p: grade_one(p, chapter, cell_timeout, memory_mb), paths))
+        rows = list(pool.map(lambda p: grade_one(p, chapter, cell_timeout, memory_mb, mode), paths))
     seen: Counter[str] = Counter()
     for r in rows:  # two 'alice.ipynb' in different folders: alice, alice-2
         seen[r.student] += 1
@@ -245,23 +224,14 @@ def grade(submissions: list[Path], out: Path, chapter: str | None = None, jobs: 
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["student", "file", "status", *[ex.id for ex in exercises], "total", "max"])
+        w.writerow(["student", "file", "status", *[ex.id for ex in exercises], "total", "max",
+                    *[f"{ex.id} status" for ex in exercises]])  # fmt: skip
         max_total = sum(ex.points for ex in exercises)
         for r in rows:
             w.writerow([r.student, r.file, r.status, *[f"{r.points[ex.id]:g}" for ex in exercises],
-                        f"{r.total:g}", max_total])  # fmt: skip
+                        f"{r.total:g}", max_total, *[r.statuses[ex.id] for ex in exercises]])  # fmt: skip
     feedback = out.with_name(out.stem + "_feedback")
     feedback.mkdir(exist_ok=True)
     for r in rows:
         (feedback / f"{r.student}.txt").write_text(feedback_text(r, chapter), encoding="utf-8")
     return rows
-
-
-def _child_main(argv: list[str]) -> None:
-    notebook, result, lang, cell_timeout, *ids = argv
-    outcome = run_one(Path(notebook), ids, lang, float(cell_timeout))
-    Path(result).write_text(json.dumps(outcome), encoding="utf-8")
-
-
-if __name__ == "__main__":  # the child process of _run_in_child
-    _child_main(sys.argv[1:])

@@ -88,7 +88,7 @@ def test_checker_reads_the_callers_namespace_and_prints_one_verdict(capsys, monk
         check("01.3")
     finally:
         del globals()["families"]
-    assert capsys.readouterr().out.startswith("[01.3] ✅ Passed")
+    assert capsys.readouterr().out.startswith("[01.3] ✓ Passed")
     check("99.9")
     assert "no exercise '99.9'" in capsys.readouterr().out
 
@@ -97,7 +97,7 @@ def test_strict_mode_raises_a_clean_failure(monkeypatch):
     monkeypatch.setenv("LLMBOOK_STRICT_CHECKS", "1")
     with pytest.raises(CheckFailed) as info:
         checker("ko")("01.4")
-    assert info.value._render_traceback_()[0].startswith("[01.4] ❌")
+    assert info.value._render_traceback_()[0].startswith("[01.4] ✗")
 
 
 def test_bad_ids_and_languages_are_clear_errors():

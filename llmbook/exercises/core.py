@@ -4,16 +4,19 @@ A chapter registers each exercise with :func:`exercise`. The check function rece
 objects, looked up by name in the notebook's namespace (so the score never depends on which cell
 defined them), compares them against ``llmbook``'s own reference code, and raises :class:`Fail`
 with a bilingual hint when the answer is wrong. Everything else a wrong answer can do (raise,
-return the wrong type, loop forever, print warnings) is caught here and turned into a verdict.
+return the wrong type, loop forever, print warnings, call ``sys.exit()``) is caught here and turned
+into a verdict. Whatever the answer returns is rebuilt from plain data (:mod:`.plain`) before a
+check compares it, so no learner's object decides an equality. ``llmbook grade`` runs the same
+checks in its own process, with the learner's functions as :class:`Remote` calls into a sandbox.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import io
 import math
 import os
-import signal
 import sys
 import threading
 import warnings
@@ -21,23 +24,51 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from llmbook.exercises.plain import NotPlain, plain
+
 LANGS = ("ko", "en")
 TIME_LIMIT_S = 10.0  # per check; a learner's answer that runs longer is interrupted
 
 MISSING = object()  # a name the learner has not defined
 
 
-class Fail(Exception):
-    """A wrong answer: carries the hint in both languages."""
+STATUSES = ("passed", "failed", "timed out", "crashed", "sandbox violation")
+MARKS = {True: "✓", False: "✗"}  # in DejaVu Sans and Noto CJK: no tofu without an emoji font
+HEADS = {
+    "passed": {"ko": "통과", "en": "Passed"},
+    "failed": {"ko": "아직 아닙니다", "en": "Not yet"},
+    "timed out": {"ko": "시간 초과", "en": "Timed out"},
+    "crashed": {"ko": "실행 중단", "en": "Crashed"},
+    "sandbox violation": {"ko": "샌드박스 위반", "en": "Sandbox violation"},
+}
 
-    def __init__(self, ko: str, en: str):
+
+class Fail(Exception):
+    """A wrong answer: carries the hint in both languages and the verdict's status (one of
+    :data:`STATUSES` but "passed")."""
+
+    def __init__(self, ko: str, en: str, status: str = "failed"):
         super().__init__(en)
         self.text = {"ko": ko, "en": en}
+        self.status = status
 
 
 class _TimeUp(BaseException):
     """Raised inside the learner's code when the time limit passes (BaseException so that a
     learner's ``except Exception`` cannot swallow it)."""
+
+
+class Remote:
+    """A learner's function that lives in another process (the batch grader's sandbox). Calling
+    it sends plain arguments and returns the plain result; ``invoke`` raises :class:`Fail` for
+    anything else (an error, a time-out, a crash)."""
+
+    def __init__(self, name: str, invoke: Callable[[str, tuple], Any]):
+        self.name = self.__name__ = name
+        self._invoke = invoke
+
+    def __call__(self, *args: Any) -> Any:
+        return self._invoke(self.name, args)
 
 
 @dataclass(frozen=True)
@@ -64,13 +95,17 @@ class Verdict:
     max_points: int
     message: str
     lang: str
+    status: str = "failed"
+
+    def __post_init__(self) -> None:
+        if self.passed:
+            object.__setattr__(self, "status", "passed")
 
     def __str__(self) -> str:
+        head = f"{MARKS[self.passed]} {HEADS[self.status][self.lang]}"
         if self.lang == "ko":
-            head = "✅ 통과" if self.passed else "❌ 아직 아닙니다"
             score = f"{self.points:g}/{self.max_points}점"
         else:
-            head = "✅ Passed" if self.passed else "❌ Not yet"
             score = f"{self.points:g}/{self.max_points} points"
         text = f"[{self.id}] {head} — {score}"
         return f"{text}\n{self.message}" if self.message else text
@@ -126,29 +161,77 @@ def exercises_of(chapter: str) -> list[Exercise]:
 # --- running a learner's code safely -------------------------------------------------------
 
 
+def _inject(thread_id: int, exc: type[BaseException] | None) -> None:
+    """Raise ``exc`` in thread ``thread_id`` at its next bytecode (``None`` clears a pending one)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc else None
+    )
+
+
 @contextlib.contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """Interrupt the enclosed code after ``seconds`` (Unix main thread; elsewhere no limit)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Interrupt the enclosed code after ``seconds`` (``None``: no limit). A watchdog thread
+    raises :class:`_TimeUp` in this thread, again every 50 ms until the block is left, so an
+    answer can neither cancel the limit (no signal or timer to reset) nor swallow it once."""
+    if seconds is None:
         yield
         return
+    target, done = threading.get_ident(), threading.Event()
 
-    def on_alarm(signum, frame):
-        raise _TimeUp
+    def watch() -> None:
+        if done.wait(seconds):
+            return
+        while not done.is_set():
+            _inject(target, _TimeUp)
+            done.wait(0.05)
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    watchdog = threading.Thread(target=watch, name="llmbook-check-timer", daemon=True)
+    watchdog.start()
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        done.set()
+        watchdog.join()
+        _inject(target, None)
+
+
+def raised(name: str, e: BaseException) -> Fail:
+    """The verdict for an answer that raised ``e`` (``sys.exit()`` included)."""
+    if isinstance(e, NotImplementedError):
+        return Fail(
+            f"`{name}`이(가) 아직 NotImplementedError를 냅니다. 함수 본문을 작성하세요.",
+            f"`{name}` still raises NotImplementedError: write its body.",
+        )
+    if isinstance(e, SystemExit):
+        return Fail(f"`{name}`이(가) 프로그램을 끝내려고 했습니다 (sys.exit). 값을 return 하세요.",
+                    f"`{name}` tried to end the program (sys.exit): return a value instead.",
+                    "crashed")  # fmt: skip
+    if isinstance(e, MemoryError):
+        return Fail(f"`{name}`이(가) 메모리를 너무 많이 썼습니다.", f"`{name}` ran out of memory.",
+                    "crashed")  # fmt: skip
+    return Fail(
+        f"`{name}`을(를) 호출했더니 오류가 났습니다: {type(e).__name__}: {e}",
+        f"calling `{name}` raised {type(e).__name__}: {e}",
+    )
+
+
+def not_plain(name: str, kind: str) -> Fail:
+    """The verdict for an answer whose value is not plain data."""
+    return Fail(
+        f"`{name}`의 값({kind})을 읽을 수 없습니다. 숫자, 문자열, 리스트, 튜플, 딕셔너리, 텐서로 "
+        "돌려주세요.",
+        f"the value of `{name}` ({kind}) cannot be read: use numbers, strings, lists, tuples, "
+        "dicts or tensors.",
+    )
 
 
 def call(fn: Any, *args: Any, what: str = "") -> Any:
-    """Call the learner's function; a non-callable or an exception becomes a :class:`Fail`."""
+    """Call the learner's function and return its result rebuilt from plain data; a
+    non-callable, an exception (``SystemExit`` included) or an unreadable result becomes a
+    :class:`Fail`. A :class:`Remote` function is called in the grader's sandbox."""
     name = what or getattr(fn, "__name__", "your function")
+    if isinstance(fn, Remote):
+        return fn(*args)
     if fn is Ellipsis or fn is None:
         raise Fail(f"`{name}`을(를) 아직 작성하지 않았습니다.", f"`{name}` is not written yet.")
     if not callable(fn):
@@ -157,19 +240,17 @@ def call(fn: Any, *args: Any, what: str = "") -> Any:
             f"`{name}` should be a function, but it is a {type(fn).__name__}.",
         )
     try:
-        return fn(*args)
-    except NotImplementedError:
-        raise Fail(
-            f"`{name}`이(가) 아직 NotImplementedError를 냅니다. 함수 본문을 작성하세요.",
-            f"`{name}` still raises NotImplementedError: write its body.",
-        ) from None
-    except Fail:
+        got = fn(*args)
+    except _TimeUp:
         raise
-    except Exception as e:  # the learner's bug: report it, do not crash
-        raise Fail(
-            f"`{name}`을(를) 호출했더니 오류가 났습니다: {type(e).__name__}: {e}",
-            f"calling `{name}` raised {type(e).__name__}: {e}",
-        ) from None
+    except BaseException as e:  # the learner's bug, or sys.exit(): report it, do not crash
+        raise raised(name, e) from None
+    try:
+        return plain(got)
+    except _TimeUp:
+        raise
+    except Exception as e:  # a custom object, or one whose methods raise
+        raise not_plain(name, str(e) if isinstance(e, NotPlain) else type(got).__name__) from None
 
 
 # --- comparing answers ------------------------------------------------------------------------
@@ -231,9 +312,12 @@ def expect_equal(got: Any, expected: Any, what: str) -> None:
 # --- the entry points -------------------------------------------------------------------------
 
 
-def run_check(id: str, namespace: dict[str, Any], lang: str = "en") -> Verdict:
+def run_check(id: str, namespace: dict[str, Any], lang: str = "en", sandboxed: bool = False) -> Verdict:
     """Grade exercise ``id`` against the learner's ``namespace``. Never raises on a bad answer;
-    prints nothing, writes nothing to stderr. The grader and :func:`check` both use this."""
+    prints nothing, writes nothing to stderr. The grader and :func:`check` both use this; the
+    grader's namespace holds :class:`Remote` functions (``sandboxed``: its sandbox bounds each
+    call, so no :data:`TIME_LIMIT_S` here)."""
+    time_limit = None if sandboxed else TIME_LIMIT_S
     if lang not in LANGS:
         raise ValueError(f"lang must be 'ko' or 'en', got {lang!r}")
     ex = get(id)
@@ -254,24 +338,26 @@ def run_check(id: str, namespace: dict[str, Any], lang: str = "en") -> Verdict:
             "en": f"{listed} is not written yet (it is None or ...).",
         }
         return Verdict(id, False, 0, ex.points, msg[lang], lang)
+    try:
+        args = [a if callable(a) else plain(a) for a in args]
+    except NotPlain as e:
+        names = ", ".join(ex.names)
+        return Verdict(id, False, 0, ex.points, not_plain(names, str(e)).text[lang], lang)
     sink = io.StringIO()
     try:
         with (
             contextlib.redirect_stdout(sink),
             contextlib.redirect_stderr(sink),
             warnings.catch_warnings(),
-            _time_limit(TIME_LIMIT_S),
+            _time_limit(time_limit),
         ):
             warnings.simplefilter("ignore")
             ex.check(*args)
     except Fail as f:
-        return Verdict(id, False, 0, ex.points, f.text[lang], lang)
+        return Verdict(id, False, 0, ex.points, f.text[lang], lang, f.status)
     except _TimeUp:
-        msg = {
-            "ko": f"{TIME_LIMIT_S:g}초 안에 끝나지 않아 중단했습니다. 무한 루프가 없는지 확인하세요.",
-            "en": f"Stopped after {TIME_LIMIT_S:g} s: check your answer for an endless loop.",
-        }
-        return Verdict(id, False, 0, ex.points, msg[lang], lang)
+        text = timed_out(time_limit or 0).text[lang]
+        return Verdict(id, False, 0, ex.points, text, lang, "timed out")
     except Exception as e:  # a wrong-typed answer tripped the check's own code
         msg = {
             "ko": f"답을 검사하다가 오류가 났습니다 ({type(e).__name__}: {e}). 답의 형식을 확인하세요.",
@@ -279,6 +365,13 @@ def run_check(id: str, namespace: dict[str, Any], lang: str = "en") -> Verdict:
         }
         return Verdict(id, False, 0, ex.points, msg[lang], lang)
     return Verdict(id, True, ex.points, ex.points, "", lang)
+
+
+def timed_out(seconds: float) -> Fail:
+    """The verdict for an answer stopped after ``seconds``."""
+    return Fail(f"{seconds:g}초 안에 끝나지 않아 중단했습니다. 무한 루프가 없는지 확인하세요.",
+                f"Stopped after {seconds:g} s: check your answer for an endless loop.",
+                "timed out")  # fmt: skip
 
 
 class CheckFailed(Exception):
@@ -307,6 +400,8 @@ def checker(lang: str) -> Callable[[str], None]:
 
     def check(id: str) -> None:
         """Grade exercise ``id`` against the variables defined in this notebook; print the verdict."""
+        if os.environ.get("LLMBOOK_GRADING_SANDBOX"):  # `llmbook grade` checks from outside
+            return
         namespace = sys._getframe(1).f_globals
         try:
             verdict = run_check(id, namespace, lang)
