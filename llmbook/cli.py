@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 
@@ -20,18 +21,27 @@ def _make_exercises(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from llmbook.grading import grade
+    from llmbook.grading import grade, summary
+    from llmbook.sandbox import choose_mode, protection
 
+    try:
+        mode = choose_mode(args.sandbox)
+    except RuntimeError as e:
+        print(f"llmbook grade: {e}", file=sys.stderr)
+        return 2
+    print(protection(mode), file=sys.stderr if mode == "none" else sys.stdout)
+    start = time.monotonic()
     rows = grade(args.submissions, args.out, chapter=args.chapter, jobs=args.jobs,
-                 cell_timeout=args.cell_timeout, memory_mb=args.memory_mb)  # fmt: skip
+                 cell_timeout=args.cell_timeout, memory_mb=args.memory_mb, sandbox=mode)  # fmt: skip
     for r in rows:
         print(f"{r.student}: {r.total:g} ({r.status})")
     print(f"wrote {args.out} and {Path(args.out).stem}_feedback/")
+    print(summary(rows, time.monotonic() - start))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="llmbook", description=__doc__)
+    parser = argparse.ArgumentParser(prog="llmbook", description=__doc__.replace("``", ""))
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser(
         "make-exercises",
@@ -40,13 +50,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", default=".", help="the course repository (default: here)")
     p.add_argument("--check", action="store_true", help="only report what is out of date")
     p.set_defaults(run=_make_exercises)
-    p = sub.add_parser("grade", help="grade students' exercise notebooks into a CSV")
+    p = sub.add_parser(
+        "grade",
+        help="grade students' exercise notebooks into a CSV",
+        description="Grade students' exercise notebooks into a CSV and one feedback file per "
+        "student. Each notebook runs in a sandbox (bubblewrap on Linux); the checks run outside it.",
+    )
     p.add_argument("submissions", nargs="+", type=Path, help="the students' .ipynb files")
-    p.add_argument("--out", type=Path, default=Path("grades.csv"), help="the grade sheet")
+    p.add_argument("--out", type=Path, default=Path("grades.csv"), help="the grade sheet (default: %(default)s)")
     p.add_argument("--chapter", help="the assignment's chapter, e.g. 01 (default: inferred)")
     p.add_argument("--jobs", type=int, default=None, help="notebooks at once (default: cores)")
-    p.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per cell")
-    p.add_argument("--memory-mb", type=int, default=4096, help="memory limit per notebook")
+    p.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per cell (default: %(default)g)")
+    p.add_argument("--memory-mb", type=int, default=4096, help="memory limit per notebook, in MB (default: %(default)d)")
+    p.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                   help="auto: bubblewrap when it works, else none with a warning (default: %(default)s)")  # fmt: skip
     p.set_defaults(run=_grade)
     args = parser.parse_args(argv)
     return args.run(args)

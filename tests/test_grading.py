@@ -10,7 +10,8 @@ import nbformat
 import pytest
 
 from llmbook.exercises import exercises_of, run_check
-from llmbook.grading import grade, notebook_chapter, student_name
+from llmbook.cli import main
+from llmbook.grading import Row, grade, notebook_chapter, student_name, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX = sum(ex.points for ex in exercises_of("01"))
@@ -70,6 +71,11 @@ def test_five_submissions_give_five_rows_with_the_right_totals(submissions, tmp_
     feedback = (tmp_path / "grades_feedback" / "solved.txt").read_text(encoding="utf-8")
     assert "합계" in feedback  # the solved notebook is the Korean one
     assert "Total: 0" in (tmp_path / "grades_feedback" / "unsolved.txt").read_text()
+    assert sheet[0]["01.1 status"] == "passed" and sheet[1]["01.1 status"] == "failed"
+    hanging = (tmp_path / "grades_feedback" / "hanging.txt").read_text(encoding="utf-8")
+    assert "10초 안에 끝나지 않아" in hanging  # the student hears about the skipped cell
+    malformed = (tmp_path / "grades_feedback" / "malformed.txt").read_text(encoding="utf-8")
+    assert "다시 받아 제출" in malformed and "download it again" in malformed
 
 
 @pytest.mark.slow
@@ -83,11 +89,14 @@ def test_a_dying_kernel_and_another_chapter_get_rows_that_say_so(tmp_path):
     empty = tmp_path / "empty.ipynb"
     nbformat.write(nbformat.v4.new_notebook(), empty)
     rows = grade([dying, other, empty], tmp_path / "g.csv", chapter="01", cell_timeout=5)
-    status = {r.student: r.status for r in rows}
-    assert "kernel died" in status["dying"]
-    assert "another chapter (02)" in status["other"]
-    assert status["empty"] == "empty notebook"
-    assert all(r.total == 0 for r in rows)
+    by = {r.student: r for r in rows}
+    # The cell that ends the process is skipped; the answers in the other cells still count.
+    assert "cell 2 ended the process" in by["dying"].status and by["dying"].total == MAX
+    assert "another chapter (02)" in by["other"].status
+    assert by["empty"].status == "empty notebook"
+    assert by["other"].total == 0 and by["empty"].total == 0
+    feedback = (tmp_path / "g_feedback" / "other.txt").read_text(encoding="utf-8")
+    assert "채점하지 못했습니다" in feedback and "Could not grade" in feedback
 
 
 def test_the_grade_is_the_verdict_the_student_sees():
@@ -104,6 +113,18 @@ def test_student_names_and_chapters():
     assert notebook_chapter(nb, Path("x.ipynb")) == "01"
     del nb.metadata["llmbook"]
     assert notebook_chapter(nb, Path("x.ipynb")) == "01"  # from the check cells' metadata
+
+
+def test_the_summary_counts_graded_zero_and_failed_rows():
+    rows = [Row("a", "a", points={"01.1": 2}), Row("b", "b"), Row("c", "c", status="empty notebook")]
+    assert summary(rows, 12.3) == "graded 2 of 3, 1 with zero points, 1 failed to run, in 12 s"
+
+
+def test_help_is_plain_text_with_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["grade", "--help"])
+    out = capsys.readouterr().out
+    assert "``" not in out and "(default: 60)" in out and "(default: auto)" in out
 
 
 def test_missing_files_are_a_clear_error(tmp_path):
