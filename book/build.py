@@ -143,9 +143,12 @@ def language_config(config: dict, lang: str, execute: bool = True) -> dict:
     # Relative paths are taken from _static/; the vendored files sit beside it, in _vendor/.
     sphinx["html_extra_path"] = [str(vendor_assets())]
     sphinx["mathjax_path"] = "../_vendor/mathjax/es5/tex-chtml.js"
-    # In this order on the page: embed-amd.js calls RequireJS's define() as it loads.
+    # In this order on the page: RequireJS; book/widget-setup.js (where the manager's files are,
+    # MathJax 3 for the widgets' labels); the manager, which calls RequireJS's define() as it loads.
+    setup = (ROOT / "book" / "widget-setup.js").read_text(encoding="utf-8")
     sphinx["nb_ipywidgets_js"] = {
         "../_vendor/requirejs/require.js": {},
+        "": {"body": setup},
         "../_vendor/html-manager/dist/embed-amd.js": {},
     }
     return cfg

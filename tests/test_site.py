@@ -5,18 +5,22 @@ temporary folder and served on 127.0.0.1. Screenshots go to ``_build/test-artifa
 """
 
 import functools
-import json
+import importlib.util
 import re
 import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from types import ModuleType
+from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "_build" / "test-artifacts"
@@ -25,6 +29,15 @@ LINK_ATTRS = {"a": "href", "link": "href", "script": "src", "img": "src", "ifram
               "source": "src"}  # fmt: skip
 # Elements whose URL the browser fetches to render the page (not links the reader may follow).
 RESOURCE_TAGS = {"link", "script", "img", "iframe", "source"}
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def load_book_build() -> ModuleType:
+    """``book/build.py`` as a module (``book/`` is not a package)."""
+    spec = importlib.util.spec_from_file_location("book_build", ROOT / "book" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class Page(HTMLParser):
@@ -36,6 +49,7 @@ class Page(HTMLParser):
         self.ids: set[str] = set()
         self.twin: str | None = None
         self.lang: str | None = None
+        self.refresh: str | None = None  # where a <meta http-equiv="refresh"> sends the reader
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
@@ -44,6 +58,8 @@ class Page(HTMLParser):
             self.ids.add(attrs["id"])
         if tag == "html":
             self.lang = attrs.get("lang")
+        if tag == "meta" and (attrs.get("http-equiv") or "").lower() == "refresh":
+            self.refresh = attrs["content"].split("url=", 1)[1].strip()
         url = attrs.get(LINK_ATTRS.get(tag, ""))
         if url:
             self.urls.append((tag, url))
@@ -137,6 +153,17 @@ def test_every_page_loads_its_resources_from_the_site(site):
 
 
 # --- in the browser ---------------------------------------------------------------------------
+# Every visit waits for what it measures (the load event, MathJax's typesetting, the fonts in use,
+# rendered widgets) and every request check is one that cannot race: a request cut short because
+# the test moved on to the next page is no failure of the site, but every local URL a page asks
+# for must be a file of the site, and no request may leave it.
+
+SETTLE = """async () => {
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+        await MathJax.startup.promise;
+    }
+    await document.fonts.ready;
+}"""
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -144,14 +171,23 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def server(site):
-    """The site served over HTTP on 127.0.0.1, as GitHub Pages serves it."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=site))
+@contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """``directory`` served over HTTP on 127.0.0.1, as GitHub Pages serves the site; its URL."""
+    handler = functools.partial(QuietHandler, directory=directory)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(site) -> Iterator[str]:
+    with serve(site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -168,81 +204,258 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, server):
-    """A browser tab that may reach only the local server; every other request is blocked and
-    recorded in ``tab.offsite``, every failed local one in ``tab.failed``."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def open_tab(browser, base: str, root: Path, width: int = 1280, height: int = 900):
+    """A tab that may reach only ``base`` (served from ``root``) and records what goes wrong:
+    ``offsite`` requests (blocked), ``failed`` local requests (an error status, a missing file,
+    a failure other than being cut short by the next navigation) and ``errors`` (console errors
+    and uncaught exceptions), each with the page it happened on."""
+    context = browser.new_context(viewport={"width": width, "height": height})
     tab = context.new_page()
-    tab.offsite, tab.failed = [], []
+    tab.offsite, tab.failed, tab.errors, tab.requested = [], [], [], set()
 
-    def route(r):
-        if r.request.url.startswith((server, "data:", "blob:")):
+    def route(r) -> None:
+        url = r.request.url
+        if url.startswith((base, "data:", "blob:")):
+            if url.startswith(base):
+                tab.requested.add(url)
             r.continue_()
         else:
-            tab.offsite.append(r.request.url)
+            tab.offsite.append(f"{tab.url}: {url}")
             r.abort()
 
+    def request_failed(request) -> None:
+        if request.url.startswith(base) and request.failure != "net::ERR_ABORTED":
+            tab.failed.append(f"{tab.url}: {request.url} ({request.failure})")
+
     context.route("**/*", route)
-    tab.on("requestfailed", lambda req: req.url.startswith(server) and tab.failed.append(req.url))
-    tab.on("response", lambda res: res.status >= 400 and tab.failed.append(res.url))
-    yield tab
-    context.close()
+    tab.on("requestfailed", request_failed)
+    tab.on("response", lambda res: res.status >= 400
+           and tab.failed.append(f"{tab.url}: {res.url} ({res.status})"))  # fmt: skip
+    tab.on("console", lambda msg: msg.type == "error"
+           and tab.errors.append(f"{tab.url}: {msg.text} at {msg.location.get('url')}"))  # fmt: skip
+    tab.on("pageerror", lambda exc: tab.errors.append(f"{tab.url}: uncaught {exc}"))
+    tab.base, tab.root = base, root
+    return tab
 
 
-def test_no_page_asks_for_the_network(site, server, page):
-    for path in pages(site):
-        page.goto(server + path.relative_to(site).as_posix(), wait_until="networkidle")
-    assert page.offsite == []
-    assert page.failed == []
+def visit(tab, path: str) -> None:
+    """Open ``path`` and wait until it has settled: loaded (after its redirect, if it has one),
+    maths typeset, fonts in."""
+    tab.goto(tab.base + path, wait_until="load")
+    file = tab.root / (path or "index.html")
+    if file.suffix == ".html" and (refresh := parse(file).refresh):
+        tab.wait_for_url(urljoin(tab.base + path, refresh), wait_until="load")
+    tab.evaluate(SETTLE)
 
 
-def test_vendored_mathjax_and_widgets_render_offline(site, server, page):
-    """Math and ipywidgets, as myst-nb writes them on an executed chapter's page, render from the
-    site's own copies of MathJax, RequireJS and the widget manager."""
+def problems(tab) -> list[str]:
+    """Everything that went wrong in this tab, one line each (empty: all is well)."""
+    missing = []
+    for url in sorted(tab.requested):
+        path = unquote(urlsplit(url).path).lstrip("/")
+        target = tab.root / path
+        if not (target / "index.html" if not path or path.endswith("/") else target).is_file():
+            missing.append(f"asked for {url}: no such file in the site")
+    return ([f"off-site request {u}" for u in tab.offsite] + tab.failed + missing
+            + [f"console error {e}" for e in tab.errors])  # fmt: skip
+
+
+@pytest.fixture
+def page(browser, server, site):
+    context_tab = open_tab(browser, server, site)
+    yield context_tab
+    context_tab.context.close()
+
+
+def test_every_page_works_offline_without_console_errors(site, page):
+    """Every page of the site loads everything it needs from the site, and logs no error."""
+    paths = [p.relative_to(site).as_posix() for p in pages(site)]
+    assert len(paths) >= 40
+    for path in paths:
+        visit(page, path)
+    assert len(page.requested) > 100  # the check saw the requests
+    assert problems(page) == []
+
+
+NOTEBOOK_WITH_WIDGET = "probe"
+
+
+@pytest.fixture(scope="module")
+def widget_book(tmp_path_factory) -> Path:
+    """A one-page book built as ``book/build.py`` builds each language (same configuration and
+    extensions), from a notebook saved with a slider's widget state and some maths, as myst-nb
+    writes an executed chapter with widgets: the HTML folder."""
     import ipywidgets
+    import nbformat
     from ipywidgets.embed import embed_data
 
-    slider = ipywidgets.IntSlider(value=7, max=10, description="T")
-    data = embed_data(views=[slider])
-    probe = site / "ko" / "probe.html"
-    probe.write_text(f"""<!DOCTYPE html><html><head><meta charset="utf-8">
-<script src="_vendor/requirejs/require.js"></script>
-<script src="_vendor/html-manager/dist/embed-amd.js"></script>
-<script type="application/vnd.jupyter.widget-state+json">{json.dumps(data["manager_state"])}</script>
-<script defer src="_vendor/mathjax/es5/tex-chtml.js"></script>
-</head><body><p id="math">\\(\\sum_i p_i = 1\\)</p>
-<script type="application/vnd.jupyter.widget-view+json">{json.dumps(data["view_specs"][0])}</script>
-</body></html>""", encoding="utf-8")  # fmt: skip
+    build = load_book_build()
+    book = tmp_path_factory.mktemp("widget-book")
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    (book / "_config.yml").write_text(
+        yaml.safe_dump(build.language_config(config, "en", execute=False), sort_keys=False),
+        encoding="utf-8",
+    )
+    (book / "_toc.yml").write_text(yaml.safe_dump(
+        {"format": "jb-book", "root": "index", "chapters": [{"file": NOTEBOOK_WITH_WIDGET}]}))  # fmt: skip
+    (book / "index.md").write_text("# Probe\n")
+    data = embed_data(views=[ipywidgets.IntSlider(value=7, max=10, description="T")])
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    notebook.metadata["widgets"] = {WIDGET_STATE: data["manager_state"]}
+    cell = nbformat.v4.new_code_cell("slider", execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("display_data", data={
+        "application/vnd.jupyter.widget-view+json": data["view_specs"][0],
+        "text/plain": "IntSlider(value=7)"})]  # fmt: skip
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Widgets\n\n$\\sum_i p_i = 1$"), cell]
+    nbformat.write(notebook, book / f"{NOTEBOOK_WITH_WIDGET}.ipynb")
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    subprocess.run([str(jupyter_book), "build", str(book), "-W", "-n"], check=True,
+                   capture_output=True)  # fmt: skip
+    return book / "_build" / "html"
+
+
+def test_widget_scripts_load_in_order(widget_book):
+    """On a page with widgets, RequireJS comes before the widget manager that calls its define()
+    (the other way round: "define is not defined" and empty widgets), both from the site."""
+    scripts = [url for tag, url in parse(widget_book / f"{NOTEBOOK_WITH_WIDGET}.html").urls
+               if tag == "script"]  # fmt: skip
+    names = [Path(urlsplit(url).path).name for url in scripts if "_vendor/" in url]
+    assert names == ["tex-chtml.js", "require.js", "embed-amd.js"], scripts
+
+
+def test_vendored_mathjax_and_widgets_render_offline(browser, widget_book):
+    """Maths and the slider render from the site's own MathJax, RequireJS and widget manager,
+    with no console error (the page as myst-nb writes an executed chapter with widgets)."""
+    with serve(widget_book) as base:
+        tab = open_tab(browser, base, widget_book)
+        try:
+            visit(tab, f"{NOTEBOOK_WITH_WIDGET}.html")
+            tab.wait_for_selector("mjx-container", timeout=15_000)
+            tab.wait_for_selector(".widget-slider", state="visible", timeout=15_000)
+            assert tab.locator(".widget-readout").first.inner_text().strip() == "7"
+            assert tab.locator(".widget-label").first.inner_text().strip() == "T"
+            assert tab.locator(".widget-slider").first.bounding_box()["width"] > 100
+            assert problems(tab) == []
+        finally:
+            tab.context.close()
+
+
+HEADER_ITEMS = """() => {
+    const box = e => { const r = e.getBoundingClientRect();
+        return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; };
+    const shown = e => e.checkVisibility() && e.getBoundingClientRect().width > 0;
+    const items = [...document.querySelectorAll(
+        '.header-article-items__start .btn, .article-header-buttons > .dropdown > .btn, '
+        + '.article-header-buttons > .btn, a.llmbook-twin-link')].filter(shown);
+    const title = document.querySelector('article h1');
+    return {
+        items: items.map(e => ({name: `${e.className} in ${e.parentElement.className}`,
+                                ...box(e)})),
+        bar: box(document.querySelector('.bd-header-article')),
+        navbar: box(document.querySelector('header.bd-header')),
+        title: box(title),
+        width: document.documentElement.clientWidth,
+    };
+}"""
+
+
+def overlap(a: dict, b: dict) -> bool:
+    """Whether two boxes share some area (touching edges do not count)."""
+    return (min(a["right"], b["right"]) - max(a["left"], b["left"]) > 0.5
+            and min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > 0.5)  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [390, 1280, 1920])
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_header_buttons_fit_the_top_bar(browser, server, site, lang, width):
+    """On a phone, a laptop and a wide screen, the header's buttons and the language switch are
+    all in view, inside the article's top bar, clear of the site's navigation bar, of the page
+    title and of each other (measured boxes; screenshots for people)."""
+    tab = open_tab(browser, server, site, width=width)
     try:
-        assert (site / "ko/_vendor/mathjax/es5/tex-chtml.js").is_file()
-        page.goto(server + "ko/probe.html", wait_until="networkidle")
-        page.wait_for_selector("#math mjx-container", timeout=15_000)
-        page.wait_for_selector(".widget-slider", timeout=15_000)
-        assert page.locator(".widget-readout").first.inner_text().strip() == "7"
+        visit(tab, f"{lang}/chapters/{lang}/01_intro.html")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(ARTIFACTS / f"header-{lang}-{width}.png"))
+        found = tab.evaluate(HEADER_ITEMS)
+        items, bar = found["items"], found["bar"]
+        names = " ".join(item["name"] for item in items)
+        for wanted in ("primary-toggle", "dropdown-launch-buttons", "source-repository-button",
+                       "dropdown-download-buttons", "llmbook-twin-link"):  # fmt: skip
+            assert wanted in names, (wanted, names)
+        assert len(items) >= 6, names
+        for item in items:
+            assert 0 <= item["left"] and item["right"] <= found["width"], item
+            assert bar["top"] <= item["top"] and item["bottom"] <= bar["bottom"], (item, bar)
+            assert not overlap(item, found["navbar"]), (item, found["navbar"])
+            assert not overlap(item, found["title"]), (item, found["title"])
+        for i, a in enumerate(items):
+            for b in items[i + 1 :]:
+                assert not overlap(a, b), (a, b)
+        assert problems(tab) == []
     finally:
-        probe.unlink()
-    assert page.offsite == []
-    assert page.failed == []
+        tab.context.close()
+
+
+@pytest.mark.parametrize("width", [390, 1280, 1920])
+def test_landing_page_shows_the_course_map(browser, server, site, width):
+    """The landing page shows the course map in both languages, in view and whole, at every
+    width, chapter boxes labelled in each language; the Korean map is drawn with a Korean font."""
+    tab = open_tab(browser, server, site, width=width)
+    try:
+        visit(tab, "index.html")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(ARTIFACTS / f"landing-{width}.png"), full_page=True)
+        assert tab.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scroll
+        for lang, chapter in (("ko", "토큰화"), ("en", "Tokenization")):
+            maps = tab.locator(f'figure.course-map svg[lang="{lang}"]:visible')
+            assert maps.count() == 1, lang
+            box = maps.first.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width and box["width"] > 200
+            labels = maps.first.locator("g.chapter text").all_text_contents()
+            assert chapter in labels and len(maps.first.locator("g.chapter").all()) == 9
+        korean = tab.locator('figure.course-map svg[lang="ko"]:visible g.chapter text').nth(1)
+        assert any(re.search(r"CJK|KR|Nanum|Gothic", f) for f in font_families(tab, korean))
+        assert problems(tab) == []
+    finally:
+        tab.context.close()
+
+
+def font_families(tab, locator) -> list[str]:
+    """The fonts Chromium drew an element's text with (those that drew at least one glyph)."""
+    handle = locator.element_handle()
+    handle.evaluate("e => e.setAttribute('data-font-probe', '1')")
+    cdp = tab.context.new_cdp_session(tab)
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "[data-font-probe]"})
+    cdp.send("CSS.enable")
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})["fonts"]
+    handle.evaluate("e => e.removeAttribute('data-font-probe')")
+    return [f["familyName"] for f in fonts if f["glyphCount"] > 0]
 
 
 def test_language_switch_in_the_browser(server, page):
     """A reader clicks the switch on a Korean chapter, lands on the English one, and goes back
     (every page's links are checked above; this checks the button is there and clickable)."""
     start = server + "ko/chapters/ko/01_intro.html"
-    page.goto(start)
-    page.click("a.llmbook-twin-link")
-    page.wait_for_load_state()
+    visit(page, "ko/chapters/ko/01_intro.html")
+    with page.expect_navigation(wait_until="load"):
+        page.click("a.llmbook-twin-link")
     assert page.url == server + "en/chapters/en/01_intro.html"
     assert page.locator("html").get_attribute("lang") == "en"
-    page.click("a.llmbook-twin-link")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("a.llmbook-twin-link")
     assert page.url == start
+    assert problems(page) == []
 
 
 def search_results(page, server: str, lang: str, query: str) -> list[str]:
     page.goto(f"{server}{lang}/search.html?q={query}")
-    page.wait_for_selector("#search-results ul.search li", timeout=15_000)
+    page.wait_for_selector("#search-results ul.search li", timeout=30_000)
     links = page.locator("#search-results ul.search li a").evaluate_all(
         "links => links.map(a => a.href)"
     )
@@ -266,17 +479,12 @@ def test_korean_renders_with_a_korean_font(site, server, page):
     shots = {"landing": "index.html", "ko-chapter": "ko/chapters/ko/01_intro.html",
              "en-chapter": "en/chapters/en/01_intro.html"}  # fmt: skip
     for name, url in shots.items():
-        page.goto(server + url, wait_until="networkidle")
+        visit(page, url)
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=name == "landing")
     for url, selector in [("index.html", "h1"), ("ko/chapters/ko/01_intro.html", "article h1")]:
-        page.goto(server + url, wait_until="networkidle")
-        cdp = page.context.new_cdp_session(page)
-        root = cdp.send("DOM.getDocument")["root"]["nodeId"]
-        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
-        cdp.send("CSS.enable")
-        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
-        families = [f["familyName"] for f in fonts if f["glyphCount"] > 0]
-        assert any(re.search(r"CJK|KR|Nanum|Gothic", f) for f in families), (url, fonts)
+        visit(page, url)
+        families = font_families(page, page.locator(selector).first)
+        assert any(re.search(r"CJK|KR|Nanum|Gothic", f) for f in families), (url, families)
 
 
 def test_launch_links_open_the_page_notebook(site):
