@@ -1,31 +1,55 @@
 # The two commands of the README. Each creates the environment it needs (.venv) on first use.
 #   make book   build the site into _build/html (Korean and English)
 #   make test   run the whole test suite, as CI does
+# and, for learners, `make lab`: the same environment, then JupyterLab on the chapters.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Tests and the book build run on the CPU with the same results everywhere.
 export LLMBOOK_DEVICE ?= cpu
+# Notebook kernels (the book build, the tests, `make lab`) wait for work asleep, not spinning:
+# PyTorch's OpenMP threads spin at every barrier by default, and on a machine whose cores are
+# busy with anything else a training step then ran 10-17x slower (benchmarks/bench_threads.py),
+# which is what made chapters "hang" past the cell timeout in a loaded book build.
+KERNEL_ENV := --env OMP_WAIT_POLICY PASSIVE
 
-.PHONY: book test env browser clean
+.PHONY: book test env lab browser clean
 
 env: $(STAMP)
 
 # -c requirements.txt pins every version we test (and takes the local CPU torch 2.13.0).
-$(STAMP): pyproject.toml requirements.txt
+$(STAMP): pyproject.toml requirements.txt Makefile
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+		{ echo "llmbook needs Python 3.10 or newer; $(PYTHON) is $$($(PYTHON) --version 2>&1)." \
+		       "Run: make PYTHON=python3.12 ..."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -c requirements.txt -e ".[book,test]"
-	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(PY) -m pip install --quiet -c requirements.txt -e ".[hf,lab,instructor,book,test]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 $(KERNEL_ENV) >/dev/null
 	touch $(STAMP)
 
 book: $(STAMP)
 	$(PY) book/build.py
 
-# The browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab chapters
+
+# The browser tests drive Chromium with the Noto CJK fonts (Playwright never downloads a
+# browser). As root on Debian or Ubuntu (CI) they are installed here; anywhere else this says
+# what to install.
 browser:
-	@command -v chromium >/dev/null && fc-list | grep -q "Noto Sans CJK" || \
-		{ apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	@if command -v chromium >/dev/null && \
+		{ ! command -v fc-list >/dev/null || fc-list | grep -q "Noto Sans CJK"; }; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	else \
+		echo "make test needs Chromium and the Noto CJK fonts for its browser tests. Install them:"; \
+		echo "  Debian/Ubuntu:  sudo apt-get install chromium fonts-noto-cjk"; \
+		echo "  Fedora:         sudo dnf install chromium google-noto-sans-cjk-fonts"; \
+		echo "  macOS:          brew install --cask chromium font-noto-sans-cjk"; \
+		echo "  Windows:        use WSL (Ubuntu) and the Debian/Ubuntu line"; \
+		exit 1; \
+	fi
 
 test: $(STAMP) browser
 	$(PY) -m ruff check .

@@ -225,7 +225,11 @@ class GPT(nn.Module):
         """This model as a ``transformers.GPT2LMHeadModel`` (in eval mode) with the same weights:
         use it with the Hugging Face ecosystem (``.generate``, ``.save_pretrained``, ...).
         ``eos_id`` is the end-of-text token id, if the tokenizer has one (GPT-2's: 50256)."""
-        from transformers import GPT2Config, GPT2LMHeadModel
+        try:
+            from transformers import GPT2Config, GPT2LMHeadModel
+        except ImportError as err:
+            raise ImportError("to_transformers needs Hugging Face transformers: "
+                              'pip install "llmbook[hf]" (Colab has it already)') from err
 
         c = self.config
         hf_config = GPT2Config(

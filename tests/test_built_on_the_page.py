@@ -1,0 +1,99 @@
+"""Built on the page: every chapter shows, runs and explains the code of the pieces it teaches,
+and draws its ideas in concept diagrams in the page's language.
+
+``PIECES[chapter]`` lists what a chapter must put on the page, each with the pattern of the code
+that puts it there: ``show(...)`` of the package's own source (``llmbook.source.show``), or a
+teaching version written in the chapter (``def ...`` / ``class ...``) that the chapter then
+proves equal to the package's. The pattern must appear in a code cell of both twins.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from llmbook.diagrams import Diagram
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = {p.stem[:2]: p.stem for p in sorted((ROOT / "chapters" / "en").glob("0[2-9]_*.ipynb"))}
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+MIN_DIAGRAMS = 3
+
+# chapter -> {piece: regular expression matched against the chapter's code}
+PIECES: dict[str, dict[str, str]] = {
+    "02": {},
+    "03": {},
+    "04": {},
+    "05": {},
+    "06": {},
+    "07": {},
+    "08": {},
+    "09": {},
+}
+
+
+def code_of(lang: str, chapter: str) -> str:
+    nb = json.loads((ROOT / "chapters" / lang / f"{CHAPTERS[chapter]}.ipynb").read_text("utf-8"))
+    return "\n\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+
+
+def diagram_calls(code: str) -> list[ast.Call]:
+    """Calls of a ``llmbook.diagrams`` figure function: ``diagrams.<topic>.<figure>(...)``."""
+    tree = ast.parse("\n".join(line for line in code.splitlines()
+                               if not line.lstrip().startswith(("%", "!"))))  # fmt: skip
+    return [node for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Attribute)
+            and isinstance(node.func.value.value, ast.Name)
+            and node.func.value.value.id == "diagrams"]  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+@pytest.mark.parametrize("chapter", sorted(PIECES))
+def test_every_piece_is_on_the_page(chapter, lang):
+    code = code_of(lang, chapter)
+    missing = [piece for piece, pattern in PIECES[chapter].items() if not re.search(pattern, code)]
+    assert not missing, f"chapter {chapter} ({lang}) does not put these on the page: {missing}"
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+@pytest.mark.parametrize("chapter", sorted(PIECES))
+def test_every_chapter_draws_its_ideas_in_the_page_language(chapter, lang):
+    calls = diagram_calls(code_of(lang, chapter))
+    assert len(calls) >= MIN_DIAGRAMS, f"chapter {chapter} ({lang}): {len(calls)} diagrams"
+    for call in calls:
+        langs = [kw.value.value for kw in call.keywords
+                 if kw.arg == "lang" and isinstance(kw.value, ast.Constant)]  # fmt: skip
+        assert langs == [lang], f"chapter {chapter} ({lang}): {ast.unparse(call)} needs lang={lang!r}"
+
+
+def figure_functions() -> list[tuple[str, object]]:
+    """Every public figure function of the ``llmbook.diagrams`` topic modules."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import llmbook.diagrams as package
+
+    found = []
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"llmbook.diagrams.{info.name}")
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__ and not name.startswith("_"):
+                found.append((f"{info.name}.{name}", fn))
+    return found
+
+
+@pytest.mark.parametrize("name, figure", figure_functions() or [("none", None)])
+def test_diagrams_are_labelled_in_the_page_language(name, figure):
+    if figure is None:
+        pytest.skip("no diagram modules yet")
+    ko, en = figure(lang="ko"), figure(lang="en")
+    assert isinstance(ko, Diagram) and isinstance(en, Diagram)
+    assert any(HANGUL.search(label) for label in ko.labels), f"{name}: no Korean label"
+    assert not any(HANGUL.search(label) for label in en.labels), f"{name}: Korean in English"
+    assert ko.svg().startswith("<?xml") and "<text" not in en.svg()  # letters as outlines
