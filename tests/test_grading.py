@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from llmbook.exercises import exercises_of, run_check
 from llmbook.cli import main
+from llmbook.exercises import exercises_of, run_check
 from llmbook.grading import Row, grade, notebook_chapter, student_name, summary
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -312,6 +312,20 @@ def expect_equal(got: Any, expected: Any, what: str) -> None:
 # --- the entry points -------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _quiet(on: bool) -> Iterator[None]:
+    """Swallow the learner's prints and warnings (``on``). The grader runs checks in several
+    threads with the learner's code elsewhere: there the global streams are left alone, since
+    swapping them from two threads at once would lose the grader's own output."""
+    if not on:
+        yield
+        return
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
 def run_check(id: str, namespace: dict[str, Any], lang: str = "en", sandboxed: bool = False) -> Verdict:
     """Grade exercise ``id`` against the learner's ``namespace``. Never raises on a bad answer;
     prints nothing, writes nothing to stderr. The grader and :func:`check` both use this; the
@@ -343,15 +357,8 @@ def run_check(id: str, namespace: dict[str, Any], lang: str = "en", sandboxed: b
     except NotPlain as e:
         names = ", ".join(ex.names)
         return Verdict(id, False, 0, ex.points, not_plain(names, str(e)).text[lang], lang)
-    sink = io.StringIO()
     try:
-        with (
-            contextlib.redirect_stdout(sink),
-            contextlib.redirect_stderr(sink),
-            warnings.catch_warnings(),
-            _time_limit(time_limit),
-        ):
-            warnings.simplefilter("ignore")
+        with _quiet(not sandboxed), _time_limit(time_limit):
             ex.check(*args)
     except Fail as f:
         return Verdict(id, False, 0, ex.points, f.text[lang], lang, f.status)
