@@ -132,8 +132,7 @@ class GPT(nn.Module):
 
     def __init__(self, cfg: GPTConfig):
         super().__init__()
-        if not isinstance(cfg, GPTConfig):
-            raise TypeError(f"GPT expects a GPTConfig, got {type(cfg).__name__}")
+        _check_config(cfg)
         self.config = cfg
         self.embed = TokenAndPositionEmbedding(cfg.vocab_size, cfg.n_embd, cfg.context_length)
         self.drop = nn.Dropout(cfg.dropout)
@@ -165,15 +164,12 @@ class GPT(nn.Module):
     def forward(self, idx: torch.Tensor, cache: list[KVCache] | None = None) -> torch.Tensor:
         """Logits for every position. With ``cache`` (from :meth:`new_cache`), ``idx`` holds only
         the tokens after the cached ones and the cache is extended with them."""
-        if not isinstance(idx, torch.Tensor) or idx.dim() != 2:
-            shape = tuple(idx.shape) if isinstance(idx, torch.Tensor) else type(idx).__name__
-            raise ValueError(f"idx must be a (batch, time) tensor of token ids, got {shape}; "
-                             "for one sequence use idx[None] or idx.unsqueeze(0)")  # fmt: skip
-        past = cache[0].length if cache else 0
-        x = self.drop(self.embed(idx, start=past))
+        _check_ids(idx)
+        past = cache[0].length if cache else 0  # positions already in the cache
+        x = self.drop(self.embed(idx, start=past))  # token + position embeddings
         for i, block in enumerate(self.blocks):
             x = block(x, cache[i] if cache else None)
-        return self.head(self.ln_f(x))
+        return self.head(self.ln_f(x))  # final LayerNorm, then the (tied) output layer
 
     @torch.no_grad()
     def attention_weights(self, idx: torch.Tensor) -> list[torch.Tensor]:
@@ -287,6 +283,19 @@ class GPT(nn.Module):
         return model
 
 
+def _check_config(cfg: object) -> None:
+    if not isinstance(cfg, GPTConfig):
+        raise TypeError(f"GPT expects a GPTConfig, got {type(cfg).__name__}")
+
+
+def _check_ids(idx: object) -> None:
+    """``idx`` must be a ``(batch, time)`` tensor of token ids."""
+    if not isinstance(idx, torch.Tensor) or idx.dim() != 2:
+        shape = tuple(idx.shape) if isinstance(idx, torch.Tensor) else type(idx).__name__
+        raise ValueError(f"idx must be a (batch, time) tensor of token ids, got {shape}; "
+                         "for one sequence use idx[None] or idx.unsqueeze(0)")  # fmt: skip
+
+
 _HF_NAMES = [  # (our name, regex) -> (GPT2LMHeadModel name, Conv1D-transposed)
     (r"embed\.tok\.weight", "transformer.wte.weight", False),
     (r"embed\.pos\.weight", "transformer.wpe.weight", False),
@@ -320,10 +329,19 @@ def _is_mask_buffer(name: str) -> bool:
 
 def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
     """Keep the ``k`` largest logits of each row (ties with the k-th kept too); the rest -> -inf."""
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"top_k must be a whole number >= 1, got {k!r}")
+    _check_top_k(k)
     kth = torch.topk(logits, min(k, logits.shape[-1]), dim=-1).values[..., -1:]
     return logits.masked_fill(logits < kth, float("-inf"))
+
+
+def _check_top_k(k: object) -> None:
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"top_k must be a whole number >= 1, got {k!r}")
+
+
+def _check_top_p(p: float) -> None:
+    if not 0 < p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {p}")
 
 
 def allow_only(logits: torch.Tensor, allowed_ids) -> torch.Tensor:
@@ -340,8 +358,7 @@ def allow_only(logits: torch.Tensor, allowed_ids) -> torch.Tensor:
 def top_p_filter(probs: torch.Tensor, p: float) -> torch.Tensor:
     """Nucleus filtering: keep the most likely tokens until their total probability reaches
     ``p`` (always at least one), zero the rest and renormalise each row."""
-    if not 0 < p <= 1:
-        raise ValueError(f"top_p must be in (0, 1], got {p}")
+    _check_top_p(p)
     sorted_p, order = probs.sort(dim=-1, descending=True)
     before = sorted_p.cumsum(-1) - sorted_p  # probability of the tokens ranked above each one
     sorted_p = sorted_p.masked_fill(before >= p, 0.0)
