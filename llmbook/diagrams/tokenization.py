@@ -54,7 +54,7 @@ def merge_table(lang: str = "en", text: str = "low lower lowest", n_merges: int 
 def byte_pieces(lang: str = "en") -> Diagram:
     """Characters and their UTF-8 bytes: a Latin letter is one byte, a Hangul syllable three;
     byte-level BPE starts from these 256 values, so nothing is unknown."""
-    chars = ["a", "é", "한", "😀"]
+    chars = ["a", "é", pick(lang, "한", "€"), "😀"]  # a Hangul syllable is three bytes, like €
     d = Diagram(15, 6.2, pick(lang, "문자와 UTF-8 바이트: 바이트 수준 BPE의 출발점", "Characters and "
                               "their UTF-8 bytes: where byte-level BPE starts"))  # fmt: skip
     d.text(1.0, 4.15, pick(lang, "문자", "character"), fontsize=9)
@@ -72,7 +72,8 @@ def byte_pieces(lang: str = "en") -> Diagram:
                                             + ("s" if len(raw) > 1 else "")), fontsize=8)  # fmt: skip
         x += w + 0.6
     d.text(7.5, 0.45, pick(lang, "어떤 텍스트든 0~255의 바이트 256개로 쓸 수 있습니다: 모르는 토큰이 없습니다",
-                           "any text is written with the 256 byte values 0-255: no unknown token"),
+                           "every Hangul syllable takes 3 bytes, like €; any text is written with "
+                           "the 256 byte values: no unknown token"),
            fontsize=9)  # fmt: skip
     return d
 
