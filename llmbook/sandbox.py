@@ -168,6 +168,18 @@ def _package_dir() -> Path:
     return Path(llmbook.__file__).resolve().parent
 
 
+def _python_roots(repo: Path) -> list[Path]:
+    """The folders Python and its packages live in, the course repository itself left out
+    (a virtual environment inside it is kept)."""
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).absolute(), Path(sys.prefix).resolve()}
+    roots |= {Path(p).resolve() for p in sys.path if p and Path(p).is_dir()}
+    kept: list[Path] = []
+    for root in sorted(roots):  # parents sort first: a folder inside a kept one is already there
+        if not (repo.is_relative_to(root) or any(root.is_relative_to(k) for k in kept)):
+            kept.append(root)
+    return kept
+
+
 def _bwrap_prefix(workdir: Path) -> list[str]:
     """bubblewrap's arguments: everything read-only but ``workdir``; the course repository
     (where an editable install lives) shows only the package."""
@@ -177,13 +189,7 @@ def _bwrap_prefix(workdir: Path) -> list[str]:
             "--proc", "/proc", "--dev", "/dev"]  # fmt: skip
     for path in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", *ETC):
         args += ["--ro-bind-try", path, path]
-    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).absolute(), Path(sys.prefix).resolve()}
-    roots |= {Path(p).resolve() for p in sys.path if p and Path(p).is_dir()}
-    kept: list[Path] = []
-    for root in sorted(roots):  # parents sort first: a folder inside a kept one is already there
-        if repo.is_relative_to(root) or any(root.is_relative_to(k) for k in kept):
-            continue
-        kept.append(root)
+    for root in _python_roots(repo):
         args += ["--ro-bind", str(root), str(root)]
     args += ["--ro-bind", str(package), str(package), "--bind", str(workdir / "tmp"), "/tmp",
              "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]  # fmt: skip
@@ -410,7 +416,9 @@ class Guard:
 
     def __init__(self, root: Path, hidden: Path | None):
         self.root = os.path.realpath(root)
-        self.hidden, self.package = hidden, str(_package_dir())
+        self.hidden = hidden
+        visible = [_package_dir(), *(_python_roots(hidden) if hidden else [])]
+        self.visible = tuple(str(p) + os.sep for p in visible)
         self.on = False
         self.blocked: list[str] = []
 
@@ -425,7 +433,7 @@ class Guard:
             return False
         real = os.path.realpath(os.fsdecode(path))
         inside = real.startswith(str(self.hidden) + os.sep)
-        return inside and not (real + os.sep).startswith(self.package + os.sep)
+        return inside and not (real + os.sep).startswith(self.visible)
 
     def __call__(self, event: str, args: tuple) -> None:
         if not self.on:

@@ -105,3 +105,68 @@ def test_bad_ids_and_languages_are_clear_errors():
         get("1")
     with pytest.raises(ValueError, match="'ko' or 'en'"):
         checker("fr")
+
+
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+    def __iter__(self):
+        return iter([])
+
+
+class LyingDict(dict):
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+
+@pytest.mark.parametrize(
+    "id,ns",
+    [
+        ("01.1", {"make_pairs": lambda ids, k: AlwaysEqual()}),
+        ("01.3", {"families": LyingDict(BERT="decoder", T5="decoder", **{"GPT-2": "decoder"})}),
+        ("01.4", {"perplexity": lambda loss: AlwaysEqual()}),
+    ],
+    ids=["object", "dict subclass", "number"],
+)
+def test_no_object_of_the_learner_decides_an_equality(id, ns):
+    v = run_check(id, ns, "en")
+    assert not v.passed and v.points == 0
+
+
+def test_sys_exit_in_an_answer_is_a_verdict():
+    def leaves(*a):
+        raise SystemExit(0)
+
+    v = run_check("01.2", {"softmax_with_temperature": leaves}, "ko")
+    assert not v.passed and v.status == "crashed" and "sys.exit" in v.message
+
+
+def test_the_answer_cannot_cancel_the_time_limit(monkeypatch):
+    import signal
+
+    def cancels_and_loops(*a):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)
+        while True:
+            try:
+                while True:
+                    pass
+            except Exception:
+                pass
+
+    monkeypatch.setattr(core, "TIME_LIMIT_S", 0.5)
+    start = time.perf_counter()
+    v = run_check("01.2", {"softmax_with_temperature": cancels_and_loops}, "en")
+    assert time.perf_counter() - start < 5
+    assert v.status == "timed out" and "Stopped after 0.5 s" in v.message
+    time.sleep(0.2)  # no stray time-out arrives after the verdict
+
+
+def test_marks_render_without_an_emoji_font():
+    v = run_check("01.4", {"perplexity": math.exp}, "en")
+    assert str(v).startswith("[01.4] ✓ Passed")
+    assert "✗" in str(run_check("01.4", {}, "en"))
