@@ -154,28 +154,41 @@ class MultiHeadAttention(nn.Module):
         self.proj = nn.Linear(n_embd, n_embd, bias=bias)
 
     def split_heads(self, t: torch.Tensor) -> torch.Tensor:
-        """``(B, T, C)`` -> ``(B, n_head, T, C // n_head)``."""
+        """``(B, T, C)`` -> ``(B, n_head, T, C // n_head)``: each head gets its own slice of the
+        width, and the transpose puts the heads next to the batch so they run as one batch."""
         B, T, C = t.shape
         return t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+
+    @staticmethod
+    def merge_heads(y: torch.Tensor) -> torch.Tensor:
+        """``(B, n_head, T, head_dim)`` -> ``(B, T, n_head * head_dim)``: the heads' outputs side
+        by side again (transpose back first, or time steps and heads get mixed)."""
+        B, _, T, _ = y.shape
+        return y.transpose(1, 2).reshape(B, T, -1)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, return_weights: bool = False):
         """``x`` ``(batch, time, n_embd)`` -> same shape; with ``return_weights`` also the weights
         ``(batch, n_head, time, time)``. With a ``cache`` the keys/values of earlier positions are
         reused and ``x`` holds only the new positions."""
         B, T, C = x.shape
-        q, k, v = (self.split_heads(t) for t in self.qkv(x).split(C, dim=2))
+        q, k, v = (self.split_heads(t) for t in self.qkv(x).split(C, dim=2))  # (B, h, T, C/h) each
         if cache is not None:
             k, v = cache.extend(k, v)
-        past = k.shape[2] - T  # positions before this call (0 without a cache)
+        y, weights = self.attend(q, k, v, return_weights)  # (B, h, T, C/h)
+        y = self.proj(self.merge_heads(y))
+        return (y, weights) if return_weights else y
+
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, return_weights: bool = False):
+        """Every head's attention at once: (output, weights or None). Our
+        :func:`scaled_dot_product_attention` when the weights are wanted or ``fast=False``,
+        otherwise PyTorch's fused kernel, which computes the same numbers."""
+        T, past = q.shape[2], k.shape[2] - q.shape[2]  # past: positions cached before this call
         mask = None
         if self.causal and T > 1:  # the new queries sit after `past` positions they may all see
-            mask = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(past)
+            mask = torch.ones(T, past + T, dtype=torch.bool, device=q.device).tril(past)
         p = self.dropout if self.training else 0.0
         if return_weights or not self.fast:
-            y, weights = scaled_dot_product_attention(q, k, v, mask, p)
-        elif self.causal and past == 0 and T > 1:  # the fused kernel builds the mask itself
-            y, weights = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True), None
-        else:
-            y, weights = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p), None
-        y = self.proj(y.transpose(1, 2).reshape(B, T, C))  # heads side by side again
-        return (y, weights) if return_weights else y
+            return scaled_dot_product_attention(q, k, v, mask, p)
+        if self.causal and past == 0 and T > 1:  # the fused kernel builds the mask itself
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True), None
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p), None

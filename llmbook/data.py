@@ -34,29 +34,39 @@ class SlidingWindowDataset(Dataset):
     ):
         self.context_length = _positive_int("context_length", context_length)
         self.stride = _positive_int("stride", context_length if stride is None else stride)
-        if isinstance(ids, str):
-            raise TypeError("SlidingWindowDataset needs token ids, not text: encode the text first")
-        ids = torch.as_tensor(ids)
-        if ids.ndim != 1 or ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
-            raise TypeError(
-                f"ids must be a 1-D sequence of ints, got {ids.dtype} of shape {tuple(ids.shape)}"
-            )
-        self.ids = ids.long()
-        if len(self.ids) < context_length + 1:
-            raise ValueError(
-                f"{len(self.ids)} tokens are too few for one window: context_length="
-                f"{context_length} needs at least {context_length + 1} (inputs plus the next token)"
-            )
+        self.ids = _token_ids(ids, self.context_length)
 
     def __len__(self) -> int:
+        """Every start ``0, stride, 2 * stride, ...`` whose window and next token fit."""
         return (len(self.ids) - self.context_length - 1) // self.stride + 1
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"window {i} out of range for {len(self)} windows")
+        _check_index(i, len(self))
         start = (i % len(self)) * self.stride
-        window = self.ids[start : start + self.context_length + 1]
-        return window[:-1], window[1:]
+        window = self.ids[start : start + self.context_length + 1]  # one token more than the input
+        return window[:-1], window[1:]  # the target is the input shifted one to the right
+
+
+def _token_ids(ids, context_length: int) -> torch.Tensor:
+    """``ids`` as a 1-D long tensor, checked to hold at least one window and its next token."""
+    if isinstance(ids, str):
+        raise TypeError("SlidingWindowDataset needs token ids, not text: encode the text first")
+    ids = torch.as_tensor(ids)
+    if ids.ndim != 1 or ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+        raise TypeError(
+            f"ids must be a 1-D sequence of ints, got {ids.dtype} of shape {tuple(ids.shape)}"
+        )
+    if len(ids) < context_length + 1:
+        raise ValueError(
+            f"{len(ids)} tokens are too few for one window: context_length="
+            f"{context_length} needs at least {context_length + 1} (inputs plus the next token)"
+        )
+    return ids.long()
+
+
+def _check_index(i: int, n: int) -> None:
+    if not -n <= i < n:
+        raise IndexError(f"window {i} out of range for {n} windows")
 
 
 def make_dataloader(

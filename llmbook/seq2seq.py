@@ -105,14 +105,21 @@ class Seq2Seq(torch.nn.Module):
         fixed = torch.cat([last[0], last[1]], -1)  # forward's last, backward's first: (B, 2H)
         return states, mask, fixed, torch.tanh(self.init(fixed))
 
+    def attend(self, s, keys, states, mask):
+        """Bahdanau attention: score every encoder state against the decoder state ``s`` (B, H),
+        ``e_j = v . tanh(W s + U h_j)`` (``keys`` holds ``U h_j``, computed once per input), softmax
+        over the real (unpadded) positions, and return (context (B, 2H), weights (B, S))."""
+        scores = self.v(torch.tanh(self.W(s)[:, None] + keys)).squeeze(-1)  # (B, S)
+        weights = scores.masked_fill(~mask, float("-inf")).softmax(-1)
+        context = (weights[:, :, None] * states).sum(1)  # weighted mean of the encoder states
+        return context, weights
+
     def step(self, y_prev, s, states, mask, fixed, keys):
         """One decoder step: (logits, new state, attention weights or None)."""
         e = self.tgt_embed(y_prev)
         weights = None
         if self.attention:
-            scores = self.v(torch.tanh(self.W(s)[:, None] + keys)).squeeze(-1)  # (B, S)
-            weights = scores.masked_fill(~mask, float("-inf")).softmax(-1)
-            context = (weights[:, :, None] * states).sum(1)
+            context, weights = self.attend(s, keys, states, mask)
         else:
             context = fixed
         s = self.decoder(torch.cat([e, context], -1), s)

@@ -287,18 +287,22 @@ class BPETokenizer:
         return [ranks[p] for p in parts]
 
     def encode_ordinary(self, text: str) -> list[int]:
-        """Encode ``text``, treating special-token strings as plain text."""
+        """Encode ``text``, treating special-token strings as plain text: cut it into pieces with
+        the split pattern, and encode each piece's UTF-8 bytes on its own."""
         _utf8(text)
         out: list[int] = []
-        cache = self._cache
         for piece in self._split.findall(text):
-            ids = cache.get(piece)
-            if ids is None:
-                ids = self._encode_piece(piece.encode("utf-8"))
-                if len(cache) < _CACHE_MAX:
-                    cache[piece] = ids
-            out.extend(ids)
+            out.extend(self._encode_cached(piece))
         return out
+
+    def _encode_cached(self, piece: str) -> list[int]:
+        """:meth:`_encode_piece` of a piece, remembered (text repeats its words)."""
+        ids = self._cache.get(piece)
+        if ids is None:
+            ids = self._encode_piece(piece.encode("utf-8"))
+            if len(self._cache) < _CACHE_MAX:
+                self._cache[piece] = ids
+        return ids
 
     def encode(
         self, text: str, allowed_special: Literal["all"] | Collection[str] = ()
