@@ -110,7 +110,7 @@ def seq2seq_attention(lang: str = "en") -> Diagram:
     d.text(8.5, 9.6, pick(lang, "어텐션 없음: 입력 전체가 벡터 하나 c로", "no attention: the whole input "
                           "squeezed into one vector c"), fontsize=10, weight="bold")  # fmt: skip
     enc = row(8.0, pick(lang, "인코더", "encoder"), "layer", "h", len(src))
-    for (x, y, bw, bh), ch in zip(enc, src, strict=True):
+    for (x, y, bw, _), ch in zip(enc, src, strict=True):
         d.text(x + bw / 2, y - 0.3, ch, fontsize=9, color="#555555")
     c = d.box(10.0, 8.0, 1.3, 0.8, "c", kind="op")
     d.arrow((enc[-1][0] + w, 8.4), (10.0, 8.4))
