@@ -1,18 +1,18 @@
-"""The package installs as a wheel into a fresh virtual environment and works offline."""
+"""The package installs as a wheel into a fresh virtual environment and works offline, with
+only the dependencies it declares: every llmbook module and everything a chapter imports."""
 
+import json
 import subprocess
 import sys
-import sysconfig
-import venv
 from pathlib import Path
 
 import pytest
+from declared_env import LEARNER, chapter_imports, learner_venv, link_site
 
 ROOT = Path(__file__).resolve().parents[1]
-DEAD_PROXY = "http://127.0.0.1:9"  # any attempt to reach the network fails at once
 
 SMOKE = """
-import pathlib, sys
+import importlib, json, pathlib, pkgutil, sys
 import llmbook
 from llmbook import corpus, plotting
 from llmbook.exercises import exercises_of
@@ -20,8 +20,21 @@ assert pathlib.Path(llmbook.__file__).is_relative_to(sys.prefix), llmbook.__file
 assert len(corpus.load("ko")) > 50_000 and corpus.split("en")[1]
 assert plotting.korean_font_files()
 assert exercises_of("01")
-print("ok", llmbook.__version__)
+tools = {"llmbook.cli", "llmbook.grading", "llmbook.notebooks", "llmbook.sandbox"}  # [instructor]
+modules = [m.name for m in pkgutil.walk_packages(llmbook.__path__, "llmbook.")
+           if m.name not in tools and not m.name.startswith("llmbook.recipes")]
+for name in modules + json.loads(sys.argv[1]):
+    importlib.import_module(name)
+print("ok", llmbook.__version__, len(modules))
 """
+
+
+def test_the_declared_closure_leaves_out_what_llmbook_does_not_declare(tmp_path):
+    """The install tests can see a missing dependency: test tools are not in a learner's site."""
+    names = link_site(LEARNER, tmp_path / "site")
+    assert {"torch", "tiktoken", "transformers", "ipykernel"} <= set(names)
+    assert not {"pytest", "nbval", "jupyter-book", "playwright"} & set(names)
+    assert not (tmp_path / "site" / "pytest").exists()
 
 
 @pytest.mark.slow
@@ -33,24 +46,13 @@ def test_wheel_installs_in_a_fresh_venv_and_imports_offline(tmp_path):
         check=True, capture_output=True,
     )  # fmt: skip
     (wheel,) = dist.glob("llmbook-*.whl")
-    env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=False)
-    python = env_dir / "bin" / "python"
+    python, env = learner_venv(tmp_path)
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
          "--no-index", str(wheel)],
         check=True, capture_output=True,
     )  # fmt: skip
-    # The fresh venv takes llmbook from the wheel and only its dependencies from ours.
-    fresh_site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
-    (Path(fresh_site) / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LLMBOOK_DEVICE": "cpu",
-           "http_proxy": DEAD_PROXY, "https_proxy": DEAD_PROXY, "HTTP_PROXY": DEAD_PROXY,
-           "HTTPS_PROXY": DEAD_PROXY, "MPLCONFIGDIR": str(tmp_path / "mpl")}  # fmt: skip
-    out = subprocess.run([str(python), "-c", SMOKE], cwd=tmp_path, env=env,
-                         capture_output=True, text=True)  # fmt: skip
+    out = subprocess.run([str(python), "-c", SMOKE, json.dumps(chapter_imports())], cwd=tmp_path,
+                         env=env, capture_output=True, text=True)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ok 0.1.0")

@@ -7,18 +7,16 @@ import os
 import re
 import subprocess
 import sys
-import sysconfig
-import venv
 from pathlib import Path
 
 import pytest
 import yaml
+from declared_env import LEARNER, chapter_imports, learner_venv
 
 from llmbook.notebooks import COLAB_CELL
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
-DEAD_PROXY = "http://127.0.0.1:9"  # any attempt to reach the network fails at once
 
 
 def readme_commands() -> set[str]:
@@ -71,30 +69,21 @@ def test_book_workflow_deploys_the_readme_site_folder():
 @pytest.mark.slow
 def test_binder_config_installs_llmbook_in_a_fresh_venv(tmp_path):
     """Run binder/postBuild as repo2docker does (from the repository root) with a fresh venv's
-    python first on PATH. Offline, pip takes the dependencies from our venv (a .pth file) and
-    installs only llmbook; the index options of postBuild are overridden by PIP_NO_INDEX."""
-    env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=False)
-    python = env_dir / "bin" / "python"
-    fresh_site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
-    (Path(fresh_site) / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    env = {"PATH": f"{env_dir / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path),
-           "PIP_NO_INDEX": "1", "PIP_NO_DEPS": "1",
-           "PIP_NO_BUILD_ISOLATION": "0",  # pip's inverted flag: this means --no-build-isolation
-           "http_proxy": DEAD_PROXY, "https_proxy": DEAD_PROXY, "HTTP_PROXY": DEAD_PROXY,
-           "HTTPS_PROXY": DEAD_PROXY, "LLMBOOK_DEVICE": "cpu",
-           "MPLCONFIGDIR": str(tmp_path / "mpl")}  # fmt: skip
+    python first on PATH. Offline, pip installs only llmbook; the venv sees just the packages a
+    learner's install declares (linked from ours), and the index options of postBuild are
+    overridden by PIP_NO_INDEX. Every module the chapters import must then import."""
+    python, env = learner_venv(tmp_path, [*LEARNER, "pip", "setuptools"])  # Binder's image has pip
+    env.update({"PIP_NO_INDEX": "1", "PIP_NO_DEPS": "1",
+                "PIP_NO_BUILD_ISOLATION": "0"})  # pip's inverted flag: --no-build-isolation
     post_build = ROOT / "binder" / "postBuild"
     assert os.access(post_build, os.X_OK), "binder/postBuild must be executable"
     assert (ROOT / "binder" / "runtime.txt").read_text().strip().startswith("python-3.")
     done = subprocess.run([str(post_build)], cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     check = (
-        "import json, pathlib, sys, llmbook\n"
+        "import importlib, json, pathlib, sys, llmbook\n"
         "from llmbook import corpus\n"
+        f"for name in {chapter_imports()!r}: importlib.import_module(name)\n"
         "print(json.dumps([str(pathlib.Path(llmbook.__file__).parent), sys.prefix,"
         " len(corpus.load('ko'))]))"
     )
