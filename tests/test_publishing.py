@@ -13,7 +13,7 @@ import pytest
 import yaml
 from declared_env import LEARNER, chapter_imports, learner_venv
 
-from llmbook.notebooks import COLAB_CELL
+from llmbook.notebooks import COLAB_CELL, REPOSITORY
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -163,3 +163,17 @@ def test_a_failed_book_build_starts_afresh_and_is_tried_once_more(tmp_path, monk
             build.build_language("en", config, toc, tmp_path)
         assert not (tmp_path / "en").exists()
     assert runs == [False, False]  # the retry did not see the failed attempt's pages
+
+
+def test_one_address_names_where_llmbook_installs_from():
+    """The Colab cell, the launch buttons, the package metadata and the README agree."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["urls"]["Repository"] == REPOSITORY
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    assert config["repository"]["url"] == REPOSITORY
+    assert f"git+{REPOSITORY}" in COLAB_CELL["ko"] and f"git+{REPOSITORY}" in COLAB_CELL["en"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    addresses = set(re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", readme))
+    assert addresses == {REPOSITORY}, addresses
