@@ -28,11 +28,57 @@ PIECES: dict[str, dict[str, str]] = {
     "02": {},
     "03": {},
     "04": {},
-    "05": {},
-    "06": {},
-    "07": {},
-    "08": {},
-    "09": {},
+    "05": {
+        "LayerNorm": r"def layer_norm\(",
+        "GELU": r"def gelu\(",
+        "feed-forward layer": r"def feed_forward\([\s\S]*show\(FeedForward\)",
+        "pre-LN block with residuals": r"def pre_ln_block\([\s\S]*show\(Block\)",
+        "GPT: embeddings, blocks, final norm, tied head": r"def gpt_forward\(",
+        "GPT constructor": r"show\(GPT\.__init__\)",
+        "GPT forward": r"show\(GPT\.forward\)",
+        "top-k": r"show\(top_k_filter\)",
+        "top-p": r"show\(top_p_filter\)",
+        "temperature and the filters chained": r"show\(next_token_distribution\)",
+        "generation loop": r"def sample\(",
+        "KV cache": r"show\(KVCache\)",
+        "cached step": r"def greedy_with_cache\(",
+    },
+    "06": {
+        "plain training loop": r"def train_plain\(",
+        "train is that loop plus features": r"show\(train\)",
+        "loop equal to train (asserted)": r"assert .*train_loss",
+        "LM loss": r"show\(lm_loss\)",
+        "batches": r"show\(random_batch\)",
+        "LR schedule": r"show\(lr_at\)",
+        "optimizer groups": r"show\(make_optimizer\)",
+        "evaluation": r"show\(evaluate\)",
+        "weight average": r"show\(WeightAverage\)",
+    },
+    "07": {
+        "classification head (last real token)": r"show\(GPTClassifier\.forward\)",
+        "SFT batch with -100 masking": r"show\(collate\)",
+        "LoRA layer": r"show\(LoRALinear\)",
+        "add_lora": r"show\(add_lora\)",
+        "merge_lora": r"show\(merge_lora\)",
+        "absmax int8 quantization": r"show\(quantize_int8\)",
+        "NF4 quantization": r"show\(quantize_nf4\)",
+    },
+    "08": {
+        "reward model": r"show\(rlhf\.RewardModel\.reward\)",
+        "Bradley-Terry training step": r"rlhf\.bradley_terry_loss\(r_c, r_r\)[\s\S]*rm_opt\.step\(\)",
+        "sequence log-probability": r"show\(rlhf\.token_logprobs\)",
+        "GRPO: sample a group": r"rlhf\.sample_responses\(",
+        "GRPO: group-normalised advantages": r"rlhf\.group_advantages\(rewards",
+        "GRPO: clipped update with the KL term": r"rlhf\.ppo_clip_loss\([\s\S]*beta \* kl",
+        "DPO step against a frozen reference": r"rlhf\.dpo_loss\(pc, pr, rc, rr",
+    },
+    "09": {
+        "constrained completion": r"show\(allow_only\)",
+        "answer extraction": r"show\(prompting\.extract_answer\)",
+        "self-consistency voting": r"show\(prompting\.majority_vote\)",
+        "BM25 scoring": r"show\(retrieval\.BM25\)",
+        "RAG prompt": r"show\(retrieval\.context_prompt\)",
+    },
 }
 
 
@@ -43,8 +89,9 @@ def code_of(lang: str, chapter: str) -> str:
 
 def diagram_calls(code: str) -> list[ast.Call]:
     """Calls of a ``llmbook.diagrams`` figure function: ``diagrams.<topic>.<figure>(...)``."""
-    tree = ast.parse("\n".join(line for line in code.splitlines()
-                               if not line.lstrip().startswith(("%", "!"))))  # fmt: skip
+    tree = ast.parse("\n".join(line[: len(line) - len(line.lstrip())] + "pass"
+                               if line.lstrip().startswith(("%", "!")) else line
+                               for line in code.splitlines()))  # magics become `pass`
     return [node for node in ast.walk(tree)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
             and isinstance(node.func.value, ast.Attribute)
