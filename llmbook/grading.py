@@ -114,6 +114,9 @@ def grade_one(path: Path, chapter: str, cell_timeout: float, memory_mb: int, san
         out_of_time = time.monotonic() >= session.deadline
     finally:
         session.close()
+    if not session.ran:
+        row.status = "could not run the notebook (the sandbox did not start)"
+        return row
     row.status = "graded"
     for k in session.timed_out_cells:
         row.status += f"; cell {code[k][0]} stopped after {cell_timeout:g} s"
@@ -175,7 +178,9 @@ def _not_graded_ko(status: str) -> str:
                 "않으면 '파일 > 다운로드 > .ipynb'로 다시 받아 제출하세요.")  # fmt: skip
     if status == "empty notebook":
         return "노트북에 코드가 없습니다. 풀이를 작성하고 저장한 뒤 다시 제출하세요."
-    return f"다른 장의 노트북입니다 ({status}). 이 과제의 노트북을 제출하세요."
+    if status.startswith("notebook of another chapter"):
+        return f"다른 장의 노트북입니다 ({status}). 이 과제의 노트북을 제출하세요."
+    return f"채점 환경에서 노트북을 실행하지 못했습니다 ({status}). 강사에게 알려 주세요."
 
 
 def _not_graded_en(status: str) -> str:
@@ -184,7 +189,9 @@ def _not_graded_en(status: str) -> str:
                 "if not, download it again (File > Download > .ipynb) and resubmit.")  # fmt: skip
     if status == "empty notebook":
         return "the notebook has no code. Write your answers, save, and resubmit."
-    return f"this is another chapter's notebook ({status}). Submit this assignment's notebook."
+    if status.startswith("notebook of another chapter"):
+        return f"this is another chapter's notebook ({status}). Submit this assignment's notebook."
+    return f"the grader could not run the notebook ({status}). Tell your instructor."
 
 
 NOT_GRADED = {"ko": _not_graded_ko, "en": _not_graded_en}

@@ -213,6 +213,7 @@ class Session:
     died_cells: list[int] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)  # what the notebook's cells tried
     proc: subprocess.Popen | None = None
+    ran: bool = False  # the notebook's cells have run at least once
 
     def __post_init__(self) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="llmbook-sandbox-"))
@@ -300,6 +301,7 @@ class Session:
                         current = None
                         self.blocked += [str(b)[:200] for b in msg.get("blocked", [])][:5]
                     elif "ran" in msg:
+                        self.ran = True
                         return
             except Late:
                 self.kill()

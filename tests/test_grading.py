@@ -130,3 +130,15 @@ def test_help_is_plain_text_with_defaults(capsys):
 def test_missing_files_are_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such submission"):
         grade([tmp_path / "nope.ipynb"], tmp_path / "g.csv")
+
+
+@pytest.mark.slow
+def test_a_sandbox_that_cannot_start_is_a_clear_status(tmp_path, monkeypatch):
+    import llmbook.sandbox
+
+    monkeypatch.setattr(llmbook.sandbox.sys, "executable", "/bin/false")
+    solved = tmp_path / "solved.ipynb"
+    solved.write_bytes((ROOT / "solutions/en/01_intro.ipynb").read_bytes())
+    (row,) = grade([solved], tmp_path / "g.csv", sandbox="none")
+    assert row.status.startswith("could not run the notebook") and row.total == 0
+    assert "Tell your instructor" in (tmp_path / "g_feedback" / "solved.txt").read_text()
