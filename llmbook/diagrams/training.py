@@ -58,7 +58,7 @@ def lr_schedule(lang: str = "en", steps: int = 100, warmup: int = 10, floor: flo
     d.text(x0 + w, y0 - 0.8, pick(lang, "단계", "step"), fontsize=9, ha="right")
     d.text(x0 - 0.2, y0 + h, "lr", fontsize=10, ha="right")
     d.text(x0 - 0.2, y0 + h * floor, "lr · min_lr_ratio", fontsize=8, ha="right")
-    d.text(x0 + w * 0.72, y0 + h * 0.78, pick(lang, "큰 걸음으로 빨리 내려가다가\n끝에서 작은 걸음으로 자리 잡기",
+    d.text(x0 + w * 0.72, y0 + h * 0.78, pick(lang, "큰 학습률로 빨리 내려가다가\n끝에서 작은 학습률로 자리 잡기",
                                                 "big steps make fast progress;\nsmall ones settle at the end"),
            fontsize=9, color="#555555")  # fmt: skip
     d.text(x0 + w * warmup / steps + 0.2, y0 + h * 0.45,

@@ -188,7 +188,7 @@ def _training_step(fn) -> None:
         value = _as_float(loss)
         if value is not None and math.isclose(value, want_loss * x.numel(), rel_tol=1e-4):
             raise Fail("손실이 평균이 아니라 합입니다. 토큰 수로 나눈 평균 교차 엔트로피를 쓰세요"
-                       "(합을 쓰면 배치가 클수록 걸음이 커집니다).",
+                       "(합을 쓰면 배치가 클수록 갱신이 커집니다).",
                        "the loss is a sum, not a mean: use the cross-entropy averaged over the "
                        "tokens (with a sum the step grows with the batch).")  # fmt: skip
         if first is not None and _weights_close(first, want) and not _weights_close(new, want):
