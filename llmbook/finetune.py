@@ -185,6 +185,27 @@ def encode_example(ex: Instruction, template: str = "chat") -> tuple[list[int], 
 
 
 # ----- batches with masked labels --------------------------------------------------------------
+def _checked_pairs(examples, max_len: int | None) -> list[tuple[list[int], list[int]]]:
+    """The (prompt, response) pairs of :func:`collate` as lists, each checked: a pair, neither
+    part empty, and ``prompt + response - 1`` no longer than ``max_len``."""
+    if not examples:
+        raise ValueError("collate needs at least one (prompt ids, response ids) example")
+    pairs = []
+    for k, ex in enumerate(examples):
+        if not (isinstance(ex, (tuple, list)) and len(ex) == 2):
+            raise TypeError(f"example {k} must be a (prompt ids, response ids) pair, got {ex!r}")
+        prompt, response = list(ex[0]), list(ex[1])
+        if not prompt or not response:
+            raise ValueError(f"example {k} has an empty {'prompt' if not prompt else 'response'}: "
+                             "both need at least one token")  # fmt: skip
+        if max_len is not None and len(prompt) + len(response) - 1 > max_len:
+            raise ValueError(f"example {k} is {len(prompt) + len(response) - 1} tokens long (prompt + "
+                             f"response - 1), more than max_len={max_len}: shorten it or raise "
+                             "max_len")  # fmt: skip
+        pairs.append((prompt, response))
+    return pairs
+
+
 def collate(examples: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int,
             ignore_index: int = IGNORE_INDEX,
             max_len: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
@@ -195,21 +216,10 @@ def collate(examples: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int
     padding: those labels are ``ignore_index``, so only the response is learned. ``T`` is the
     longest row; a row longer than ``max_len`` (the model's context) is an error.
     """
-    if not examples:
-        raise ValueError("collate needs at least one (prompt ids, response ids) example")
     rows = []
-    for k, ex in enumerate(examples):
-        if not (isinstance(ex, (tuple, list)) and len(ex) == 2):
-            raise TypeError(f"example {k} must be a (prompt ids, response ids) pair, got {ex!r}")
-        prompt, response = list(ex[0]), list(ex[1])
-        if not prompt or not response:
-            raise ValueError(f"example {k} has an empty {'prompt' if not prompt else 'response'}: "
-                             "both need at least one token")  # fmt: skip
+    for prompt, response in _checked_pairs(examples, max_len):
         seq = prompt + response
-        if max_len is not None and len(seq) - 1 > max_len:
-            raise ValueError(f"example {k} is {len(seq) - 1} tokens long (prompt + response - 1), "
-                             f"more than max_len={max_len}: shorten it or raise max_len")  # fmt: skip
-        labels = [ignore_index] * (len(prompt) - 1) + response
+        labels = [ignore_index] * (len(prompt) - 1) + response  # predicting a prompt token: skipped
         rows.append((seq[:-1], labels))
     T = max(len(x) for x, _ in rows)
     x = torch.full((len(rows), T), pad_id, dtype=torch.long)
