@@ -25,7 +25,21 @@ def _make_pairs(make_pairs) -> None:
                 "(문맥 리스트, 정답 토큰) 튜플의 리스트를 반환해야 합니다.",
                 "return a list of (context list, next token) tuples.",
             ) from None
-        expect_equal(got, next_token_pairs(ids, k), f"make_pairs({ids}, {k})")
+        expected = next_token_pairs(ids, k)
+        if got and all(c and c[-1] == t for c, t in got):
+            raise Fail(
+                "문맥에 정답 토큰이 들어 있습니다. 문맥은 ids[i] 바로 앞에서 끝나야 합니다: ids[max(0, i - k) : i].",
+                "the context contains the token to predict: it must stop just before ids[i], "
+                "ids[max(0, i - k) : i].",
+            )
+        if len(got) != len(expected):
+            raise Fail(
+                f"쌍이 {len(expected)}개여야 하는데 {len(got)}개입니다. i = 1부터 마지막 위치까지, 문맥이 "
+                "k개보다 짧은 앞부분도 포함합니다.",
+                f"expected {len(expected)} pairs, got {len(got)}: every i from 1 to the last position, "
+                "including the first ones whose context is shorter than k.",
+            )
+        expect_equal(got, expected, f"make_pairs({ids}, {k})")
 
 
 @exercise("01.2", "softmax_with_temperature", points=2, ko="온도를 적용한 소프트맥스",
@@ -36,7 +50,23 @@ def _softmax_with_temperature(fn) -> None:
         logits = torch.randn(7, generator=gen) * 3
         got = call(fn, logits.clone(), temperature)
         expected = torch.softmax(logits / temperature, dim=-1)
+        for wrong, ko, en in [
+            (logits * temperature, "로짓에 온도를 곱했습니다. 온도로 나눠야 합니다: softmax(logits / T).",
+             "the logits were multiplied by the temperature: divide them, softmax(logits / T)."),
+            (logits, "온도가 반영되지 않았습니다. 소프트맥스 전에 로짓을 온도로 나누세요.",
+             "the temperature has no effect: divide the logits by it before the softmax."),
+        ]:  # fmt: skip
+            if temperature != 1.0 and _close(got, torch.softmax(wrong, dim=-1)):
+                raise Fail(ko, en)
         expect_close(got, expected, f"T={temperature}", atol=1e-5)
+
+
+def _close(got, expected) -> bool:
+    try:
+        return bool(torch.allclose(torch.as_tensor(got, dtype=torch.float64),
+                                   expected.to(torch.float64), atol=1e-5))  # fmt: skip
+    except (TypeError, ValueError, RuntimeError):
+        return False
 
 
 FAMILIES = {"GPT-2": "decoder", "BERT": "encoder", "T5": "encoder-decoder"}
@@ -69,4 +99,11 @@ def _families(families) -> None:
 def _perplexity(fn) -> None:
     for loss in (0.0, 1.0, math.log(65), 2.37):
         got = call(fn, loss)
+        if loss and isinstance(got, (int, float)) and math.isclose(got, 2**loss, rel_tol=1e-6):
+            raise Fail("2의 거듭제곱을 썼습니다. 손실은 자연로그로 잰 값이므로 혼잡도는 e^loss입니다.",
+                       "you used a power of 2: the loss is in natural-log units, so perplexity "
+                       "is e^loss.")  # fmt: skip
+        if loss and isinstance(got, (int, float)) and math.isclose(got, math.exp(-loss), rel_tol=1e-6):
+            raise Fail("e^(-loss)는 평균 확률입니다. 혼잡도는 그 역수, e^loss입니다.",
+                       "e^(-loss) is the average probability; perplexity is its inverse, e^loss.")  # fmt: skip
         expect_close(got, math.exp(loss), f"perplexity({loss:.3g})", rtol=1e-6)

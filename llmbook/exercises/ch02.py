@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -30,6 +31,12 @@ def _bigram_counts(fn) -> None:
         got = {k: v for k, v in got.items() if v}  # a Counter with zero entries is fine
         expected = NGramLM(2, v, smoothing="addk", k=0).fit(ids).counts[1]
         expected = {(a[0], b): c for a, row in expected.items() for b, c in row.items()}
+        if got == {(b, a): c for (a, b), c in expected.items()} != expected:
+            raise Fail("키의 순서가 뒤집혔습니다. (앞 토큰, 다음 토큰) 순서여야 합니다.",
+                       "the keys are reversed: use (previous, next).")  # fmt: skip
+        if got == dict.fromkeys(expected, 1) != expected:
+            raise Fail("쌍마다 1만 셌습니다. 같은 쌍이 나올 때마다 횟수를 1씩 늘리세요.",
+                       "every pair was counted once: add 1 each time a pair occurs.")  # fmt: skip
         expect_equal(got, expected, f"bigram_counts({ids if n <= 10 else '...'})")
 
 
@@ -43,6 +50,19 @@ def _addk_prob(fn) -> None:
             if k == 0 and prev not in ids[:-1]:
                 continue  # raw counts: P(. | unseen context) is undefined
             got = call(fn, list(ids), v, k, prev, token)
+            pair = sum(1 for a, b in zip(ids, ids[1:]) if (a, b) == (prev, token))
+            context = sum(1 for a in ids[:-1] if a == prev)
+            if k and isinstance(got, (int, float)) and context + k * v and math.isclose(
+                    got, (pair + k) / (context + k), rel_tol=1e-6) and v > 1:  # fmt: skip
+                raise Fail("분모에 k를 한 번만 더했습니다. 어휘의 토큰마다 k를 더하므로 분모는 "
+                           "count(prev) + k·V입니다.",
+                           "the denominator adds k once: k is added for every token of the "
+                           "vocabulary, so it is count(prev) + k·V.")  # fmt: skip
+            if k and isinstance(got, (int, float)) and math.isclose(got, pair / context if context
+                                                                    else -1.0, rel_tol=1e-6) \
+                    and not math.isclose(got, lm.prob(token, [prev]), rel_tol=1e-6):  # fmt: skip
+                raise Fail("k를 더하지 않았습니다. 분자에 k, 분모에 k·V를 더하세요.",
+                           "k is not added: add k to the count and k·V to the denominator.")  # fmt: skip
             expect_close(got, lm.prob(token, [prev]),
                          f"addk_prob(ids, vocab_size={v}, k={k}, prev={prev}, token={token})",
                          rtol=1e-6)  # fmt: skip
@@ -64,4 +84,22 @@ def _viterbi(fn) -> None:
             got = [int(s) for s in got]
         except (TypeError, ValueError):
             raise Fail("상태 번호의 리스트를 반환해야 합니다.", "return a list of state numbers.") from None
-        expect_equal(got, hmm.viterbi(obs)[0].tolist(), f"viterbi(..., obs={obs})")
+        expected = hmm.viterbi(obs)[0].tolist()
+        if got != expected and got == expected[::-1]:
+            raise Fail("경로가 거꾸로입니다. 역추적은 끝에서 시작하므로 마지막에 뒤집어야 합니다.",
+                       "the path is reversed: backtracking starts at the end, so reverse it.")  # fmt: skip
+        if got != expected and got in (_greedy(hmm, obs), hmm.posteriors(obs).argmax(1).tolist()):
+            raise Fail("위치마다 가장 좋아 보이는 상태를 골랐습니다. 비터비는 상태마다 그 상태로 들어오는 "
+                       "가장 좋은 경로(δ)와 역추적 포인터를 기억하고, 끝에서 거슬러 올라갑니다.",
+                       "you chose the best-looking state at each position: Viterbi keeps, for "
+                       "every state, the best path into it (δ) and a back-pointer, and backtracks "
+                       "from the end.")  # fmt: skip
+        expect_equal(got, expected, f"viterbi(..., obs={obs})")
+
+
+def _greedy(hmm: HMM, obs: list[int]) -> list[int]:
+    """The greedy tagger: the best state at each step given only the previous choice."""
+    path = [int(np.argmax(hmm.log_start + hmm.log_emit[:, obs[0]]))]
+    for o in obs[1:]:
+        path.append(int(np.argmax(hmm.log_trans[path[-1]] + hmm.log_emit[:, o])))
+    return path
