@@ -132,6 +132,7 @@ def count_pairs(ids):
         pass
 """),
     "memory_blowup": ("03.3", "def encode_with_merges(s, merges):\n    x = [bytearray(10**9) for _ in range(100)]"),
+    "memory_at_once": ("03.3", "def encode_with_merges(s, merges):\n    return 'x' * 10**11"),
     "harmful_answer": ("03.4", "def sliding_windows(ids, n, s):\n{harm}\n    return []"),
 }
 
@@ -243,10 +244,12 @@ def test_one_bad_answer_costs_one_exercise(graded, name):
     bad = BAD_ANSWER[name][0]
     assert row.points[bad] == 0
     assert row.total == sum(POINTS3.values()) - POINTS3[bad], (row.status, row.statuses)
-    expected = {"sys_exit": "crashed", "os_exit": "crashed", "bare_except_loop": "timed out",
-                "ignores_sigint": "timed out", "memory_blowup": "crashed",
-                "harmful_answer": "sandbox violation"}  # fmt: skip
-    assert row.statuses[bad] == expected[name]
+    expected = {"sys_exit": {"crashed"}, "os_exit": {"crashed"}, "bare_except_loop": {"timed out"},
+                "ignores_sigint": {"timed out"}, "memory_at_once": {"crashed"},
+                # filling 4 GB page by page may outlast the 10 s on a loaded machine
+                "memory_blowup": {"crashed", "timed out"},
+                "harmful_answer": {"sandbox violation"}}  # fmt: skip
+    assert row.statuses[bad] in expected[name]
 
 
 @pytest.mark.slow
