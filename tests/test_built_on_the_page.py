@@ -25,9 +25,34 @@ MIN_DIAGRAMS = 3
 
 # chapter -> {piece: regular expression matched against the chapter's code}
 PIECES: dict[str, dict[str, str]] = {
-    "02": {},
-    "03": {},
-    "04": {},
+    "02": {
+        "Kneser-Ney smoothing": r"def kn_bigram\(",
+        "Viterbi": r"show\(HMM\.viterbi\)",
+        "skip-gram negative-sampling loss": r"show\(sgns_loss\)",
+        "one LSTM step": r"def lstm_step\(",
+        "Bahdanau attention scores": r"show\(seq2seq\.Seq2Seq\.attend\)",
+    },
+    "03": {
+        "pair counting": r"bpe\.count_pairs\(",
+        "merging a pair": r"show\(bpe\.merge_pair\)",
+        "byte-level encode": r"show\(BPETokenizer\._encode_piece\)",
+        "split into pieces": r"show\(BPETokenizer\.encode_ordinary\)",
+        "encode as the merge table in order": r"def encode_with_merge_table\(",
+        "decode": r"show\(BPETokenizer\.decode_bytes\)",
+        "sliding-window dataset": r"show\(SlidingWindowDataset\)",
+        "batches": r"make_dataloader\(",
+    },
+    "04": {
+        "masked softmax": r"show\(masked_softmax\)",
+        "causal mask": r"show\(causal_mask\)",
+        "one head": r"show\(scaled_dot_product_attention\)",
+        "head split": r"show\(MultiHeadAttention\.split_heads\)",
+        "head merge": r"show\(MultiHeadAttention\.merge_heads\)",
+        "multi-head attention with the output projection": r"show\(MultiHeadAttention\.forward\)",
+        "heads one at a time, equal to the module": r"def multi_head_by_loop\(",
+        "attention dropout": r"w_eval\[kept\] / \(1 - 0\.5\)",
+        "RoPE": r"show\(apply_rope\)",
+    },
     "05": {
         "LayerNorm": r"def layer_norm\(",
         "GELU": r"def gelu\(",
