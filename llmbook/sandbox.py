@@ -538,10 +538,10 @@ def main(argv: list[str]) -> None:
         msg = recv(req)
         if msg.get("op") != "begin":
             continue
-        guard.on = False
+        guard.on = False  # the worker's own fork; the learner's code may not fork
         pid = os.fork()
+        guard.on = True
         if pid == 0:
-            guard.on = True
             try:
                 _serve_exercise(shell.user_ns, list(msg.get("names", [])), guard, req, res)
             finally:
