@@ -8,7 +8,9 @@ own search index, its own 'previous/next' texts) from the shared ``_config.yml``
 The site works offline: MathJax, RequireJS and the widget manager, which Jupyter Book loads from
 CDNs by default, are installed from the npm registry once (``_build/vendor``, like ``.venv`` for
 Python packages) and served from the site's own ``_vendor/`` folder; Korean search uses
-``book/korean_search.py``.
+``book/korean_search.py``. ``book/page_scripts.py`` keeps each inline script once per page and
+``book/widget-setup.js`` lets the widget manager find its files and MathJax 3. The landing page is
+``index.md`` in ``book/landing.html``, with the course map drawn by ``book/course_map.py``.
 
 Usage: ``python book/build.py`` (from anywhere; ``--lang ko`` builds one language,
 ``--no-execute`` renders notebooks without running them, ``--build-dir DIR`` builds into
