@@ -135,3 +135,86 @@ def seq2seq_attention(lang: str = "en") -> Diagram:
     d.text(13.2, 2.2, pick(lang, "문맥 = Σ_j α_j h_j,  α = softmax(e)", "context = Σ_j α_j h_j,  "
                            "α = softmax(e)"), fontsize=9)  # fmt: skip
     return d
+
+
+# (year, Korean label, English label, chapters that build the idea, era) for `timeline`.
+MILESTONES = [
+    ("1948", "섀넌: 글자 n-그램으로 영어 흉내", "Shannon: n-gram letter model of English", "2", 0),
+    ("1997", "LSTM: 오래 기억하는 순환 신경망", "LSTM: a recurrent net that remembers longer", "2", 1),
+    ("2013", "word2vec: 단어를 벡터로", "word2vec: words as vectors", "2", 1),
+    ("2014", "seq2seq: 인코더가 읽고 디코더가 쓴다", "seq2seq: an encoder reads, a decoder writes", "2", 1),
+    ("2014", "바다나우 어텐션 (ICLR 2015)", "Bahdanau attention (ICLR 2015)", "2, 4", 1),
+    ("2017", "트랜스포머: Attention Is All You Need", "Transformer: Attention Is All You Need", "4, 5", 2),
+    ("2018", "GPT-1과 BERT: 사전 훈련 + 미세 조정", "GPT-1 and BERT: pretrain, then fine-tune", "5, 7", 2),
+    ("2019", "GPT-2, T5, RoBERTa", "GPT-2, T5, RoBERTa", "3, 5", 2),
+    ("2020", "GPT-3 (1,750억, 퓨샷), ELECTRA", "GPT-3 (175B, few-shot), ELECTRA", "6, 9", 2),
+    ("2022", "InstructGPT: 지시 미세 조정 + RLHF", "InstructGPT: instruction tuning + RLHF", "7, 8", 3),
+    ("2022", "ChatGPT 공개 (11월)", "ChatGPT released (November)", "8", 3),
+    ("2023", "LLaMA와 공개 가중치 모델의 시대", "LLaMA and the open-weight era", "4, 7", 3),
+    ("2024", "추론 모델: OpenAI o1", "Reasoning models: OpenAI o1", "9", 3),
+    ("2025", "DeepSeek-R1: 강화 학습으로 추론", "DeepSeek-R1: reasoning learned by RL", "8, 9", 3),
+]
+
+
+def timeline(lang: str = "en") -> Diagram:
+    """Where LLMs come from: one row per milestone, coloured by era, each tagged with the
+    chapter of this course that builds its idea."""
+    eras = [("note", pick(lang, "통계 모델", "statistical models")),
+            ("data", pick(lang, "신경망", "neural networks")),
+            ("layer", pick(lang, "트랜스포머", "transformers")),
+            ("loss", pick(lang, "대화형 LLM", "chat LLMs"))]  # fmt: skip
+    row, top = 0.78, 1.5 + len(MILESTONES) * 0.78
+    d = Diagram(17, top + 1.6, pick(lang, "LLM은 어디에서 왔나: 이정표와 그 생각을 만드는 장",
+                                    "Where LLMs come from: milestones and the chapter that builds each"))  # fmt: skip
+    d.ax.plot([2.6, 2.6], [0.9, top + 0.2], color="#888888", linewidth=1.5, zorder=0)
+    for i, (year, ko, en, chapters, era) in enumerate(MILESTONES):
+        y = top - (i + 1) * row
+        d.text(1.4, y + 0.3, year, fontsize=10, weight="bold")
+        d.ax.plot([2.6], [y + 0.3], marker="o", markersize=6, color="#555555")
+        d.box(3.1, y, 10.2, 0.6, pick(lang, ko, en), kind=eras[era][0], fontsize=9.5)
+        d.arrow((13.4, y + 0.3), (14.1, y + 0.3))
+        d.text(14.25, y + 0.3, pick(lang, f"{chapters}장", f"ch. {chapters}"), fontsize=10,
+               ha="left", color="#1f5f8b", weight="bold")  # fmt: skip
+    for j, (kind, name) in enumerate(eras):
+        x = 1.0 + j * 4.0
+        d.box(x, 0.25, 0.5, 0.4, kind=kind)
+        d.text(x + 0.7, 0.45, name, fontsize=9, ha="left")
+    return d
+
+
+def fields(lang: str = "en") -> Diagram:
+    """AI ⊃ machine learning ⊃ deep learning ⊃ LLMs: each field a box inside the one before,
+    with what it adds."""
+    d = Diagram(16, 10.6, pick(lang, "LLM의 자리: 인공지능 ⊃ 머신 러닝 ⊃ 딥 러닝 ⊃ LLM",
+                                "Where LLMs sit: AI ⊃ machine learning ⊃ deep learning ⊃ LLMs"))  # fmt: skip
+    layers = [
+        ("note", pick(lang, "인공지능 (AI)", "Artificial intelligence (AI)"),
+         pick(lang, "사람의 지능이 필요한 일을 기계가 하게 하는 모든 방법 (손으로 쓴 규칙도 포함)",
+              "any way of making machines do tasks that need intelligence (hand-written rules too)"),
+         pick(lang, "예: 사람이 짠 규칙으로 수를 찾는 체스 프로그램",
+              "e.g. a chess program searching moves with rules people wrote")),
+        ("data", pick(lang, "머신 러닝", "Machine learning"),
+         pick(lang, "규칙을 데이터에서 배운다 (무엇을 볼지, 곧 특징은 사람이 골라 줌)",
+              "learns its rules from data (what to look at, the features, chosen by people)"),
+         pick(lang, "예: 단어 빈도로 스팸을 거르는 분류기, n-그램 모델 (2장)",
+              "e.g. a spam filter on word counts, an n-gram model (ch. 2)")),
+        ("layer", pick(lang, "딥 러닝", "Deep learning"),
+         pick(lang, "층을 깊이 쌓은 신경망이 특징까지 스스로 배운다",
+              "many-layer neural networks learn the features too"),
+         pick(lang, "예: 이미지 인식, 음성 인식, 신경망 번역", "e.g. image recognition, speech recognition, "
+              "neural machine translation")),
+        ("loss", pick(lang, "대규모 언어 모델 (LLM)", "Large language models (LLMs)"),
+         pick(lang, "막대한 텍스트로 다음 토큰 예측을 배운 트랜스포머",
+              "transformers trained on vast text to predict the next token"),
+         pick(lang, "예: ChatGPT, Claude, LLaMA, 그리고 이 강좌에서 만드는 GPT",
+              "e.g. ChatGPT, Claude, LLaMA, and the GPT this course builds")),
+    ]  # fmt: skip
+    x, y, w, h = 0.4, 0.3, 15.2, 9.4
+    for kind, name, note, example in layers:
+        d.box(x, y, w, h, kind=kind)
+        d.text(x + 0.35, y + h - 0.45, name, fontsize=11, weight="bold", ha="left")
+        d.text(x + 0.35, y + h - 1.0, note, fontsize=9, ha="left", color="#333333")
+        d.text(x + 0.35, y + h - 1.5, example, fontsize=9, ha="left", color="#777777",
+               style="italic")  # fmt: skip
+        x, y, w, h = x + 0.7, y + 0.3, w - 1.4, h - 2.5
+    return d
