@@ -32,7 +32,7 @@ def block(lang: str = "en") -> Diagram:
     for y0, ln, layer, y_add in branches:
         d.arrow((sx, y0 + 0.1), (5.0, y0 + 0.5), curve=-0.2)
         d.box(5.0, y0 + 0.1, 2.4, 0.8, ln, kind="op", fontsize=9)
-        d.box(8.0, y0 + 0.1, 4.6, 1.4, layer, kind="layer", fontsize=9)
+        d.box(7.9, y0 + 0.1, 4.9, 1.4, layer, kind="layer", fontsize=8.5)
         d.arrow((7.4, y0 + 0.5), (8.0, y0 + 0.6))
         d.arrow((10.3, y0 + 1.5), (sx + 0.35, y_add), curve=0.25)
     d.text(1.1, 3.0, pick(lang, "잔차\n스트림", "residual\nstream"), fontsize=9, color="#555555")
