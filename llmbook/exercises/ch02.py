@@ -50,22 +50,24 @@ def _addk_prob(fn) -> None:
             if k == 0 and prev not in ids[:-1]:
                 continue  # raw counts: P(. | unseen context) is undefined
             got = call(fn, list(ids), v, k, prev, token)
+            expected = lm.prob(token, [prev])
             pair = sum(1 for a, b in zip(ids, ids[1:]) if (a, b) == (prev, token))
             context = sum(1 for a in ids[:-1] if a == prev)
-            if k and isinstance(got, (int, float)) and context + k * v and math.isclose(
-                    got, (pair + k) / (context + k), rel_tol=1e-6) and v > 1:  # fmt: skip
+            if k and _same(got, (pair + k) / (context + k)) and not _same(got, expected):
                 raise Fail("분모에 k를 한 번만 더했습니다. 어휘의 토큰마다 k를 더하므로 분모는 "
                            "count(prev) + k·V입니다.",
                            "the denominator adds k once: k is added for every token of the "
                            "vocabulary, so it is count(prev) + k·V.")  # fmt: skip
-            if k and isinstance(got, (int, float)) and math.isclose(got, pair / context if context
-                                                                    else -1.0, rel_tol=1e-6) \
-                    and not math.isclose(got, lm.prob(token, [prev]), rel_tol=1e-6):  # fmt: skip
+            if k and context and _same(got, pair / context) and not _same(got, expected):
                 raise Fail("k를 더하지 않았습니다. 분자에 k, 분모에 k·V를 더하세요.",
                            "k is not added: add k to the count and k·V to the denominator.")  # fmt: skip
-            expect_close(got, lm.prob(token, [prev]),
+            expect_close(got, expected,
                          f"addk_prob(ids, vocab_size={v}, k={k}, prev={prev}, token={token})",
                          rtol=1e-6)  # fmt: skip
+
+
+def _same(got, value: float) -> bool:
+    return isinstance(got, (int, float)) and math.isclose(got, value, rel_tol=1e-6)
 
 
 def _random_hmm(rng: np.random.Generator, s: int, o: int) -> HMM:
