@@ -14,7 +14,7 @@ export LLMBOOK_DEVICE ?= cpu
 # which is what made chapters "hang" past the cell timeout in a loaded book build.
 KERNEL_ENV := --env OMP_WAIT_POLICY PASSIVE
 
-.PHONY: book test env lab browser clean
+.PHONY: book test env lab browser sandbox clean
 
 env: $(STAMP)
 
@@ -51,7 +51,20 @@ browser:
 		exit 1; \
 	fi
 
-test: $(STAMP) browser
+# `llmbook grade` runs each submission inside bubblewrap (Linux); installed likewise.
+sandbox:
+	@if command -v bwrap >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; \
+	else \
+		echo "make test needs bubblewrap for the grader's sandbox tests. Install it:"; \
+		echo "  Debian/Ubuntu:  sudo apt-get install bubblewrap"; \
+		echo "  Fedora:         sudo dnf install bubblewrap"; \
+		echo "  (macOS and Windows have no bubblewrap: run make test in Linux or WSL)"; \
+		exit 1; \
+	fi
+
+test: $(STAMP) browser sandbox
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2 --dist loadfile --nbval-lax \
 		--nbval-cell-timeout=300 tests chapters solutions

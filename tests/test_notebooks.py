@@ -9,6 +9,7 @@ import nbformat
 import pytest
 import yaml
 
+from llmbook.exercises.core import MARKS
 from llmbook.notebooks import (
     COLAB_CELL,
     code_cells,
@@ -112,7 +113,7 @@ def test_unsolved_exercise_fails_every_check_without_crashing(path, monkeypatch)
                    resources={"metadata": {"path": str(ROOT)}}).execute()  # fmt: skip
     graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert graded, f"{rel(path)} has no graded cells"
-    failed = "❌"
+    failed = MARKS[False]
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
