@@ -138,6 +138,7 @@ def seq2seq_attention(lang: str = "en") -> Diagram:
 
 
 # (year, Korean label, English label, chapters that build the idea, era) for `timeline`.
+# fmt: off
 MILESTONES = [
     ("1948", "섀넌: 글자 n-그램으로 영어 흉내", "Shannon: n-gram letter model of English", "2", 0),
     ("1997", "LSTM: 오래 기억하는 순환 신경망", "LSTM: a recurrent net that remembers longer", "2", 1),
@@ -154,6 +155,7 @@ MILESTONES = [
     ("2024", "추론 모델: OpenAI o1", "Reasoning models: OpenAI o1", "9", 3),
     ("2025", "DeepSeek-R1: 강화 학습으로 추론", "DeepSeek-R1: reasoning learned by RL", "8, 9", 3),
 ]
+# fmt: on
 
 
 def timeline(lang: str = "en") -> Diagram:
