@@ -1,5 +1,5 @@
-"""Chapter 4 checks: masked softmax, causal mask, one attention head, sinusoidal positions, and
-the keystone: multi-head attention as a function of ``MultiHeadAttention``'s weights."""
+"""Chapter 4 checks: masked softmax, causal mask, one attention head, sinusoidal positions, the
+keystone (multi-head attention as a function of ``MultiHeadAttention``'s weights) and RoPE."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from llmbook.attention import (
     masked_softmax,
     scaled_dot_product_attention,
 )
-from llmbook.embedding import sinusoidal_positions
+from llmbook.embedding import apply_rope, sinusoidal_positions
 from llmbook.exercises.core import Fail, call, exercise, expect_close, expect_equal
 
 
@@ -160,4 +160,49 @@ def _multi_head_attention(fn) -> None:
                 for kw, ko, en in MHA_MISTAKES:
                     if torch.allclose(got.double(), multi_head_reference(*args, **kw), atol=1e-6):
                         raise Fail(ko, en) from None
+            raise
+
+
+def _rope_variant(x, positions, pairs="adjacent", sign=1.0, exponent=2.0, base=10000.0):
+    """RoPE with the typical mistakes: halves paired instead of neighbours, the rotation the
+    other way, ``base**(-i/dim)`` instead of ``base**(-2i/dim)``."""
+    dim = x.shape[-1]
+    i = torch.arange(dim // 2, dtype=torch.float64)
+    angles = sign * positions.double()[:, None] * base ** (-exponent * i / dim)
+    cos, sin = angles.cos(), angles.sin()
+    if pairs == "adjacent":
+        even, odd = x[..., 0::2], x[..., 1::2]
+        out = torch.empty_like(x)
+        out[..., 0::2], out[..., 1::2] = even * cos - odd * sin, even * sin + odd * cos
+        return out
+    a, b = x[..., : dim // 2], x[..., dim // 2 :]
+    return torch.cat([a * cos - b * sin, a * sin + b * cos], dim=-1)
+
+
+ROPE_MISTAKES = [
+    (dict(pairs="halves"), "앞 절반과 뒤 절반을 짝지었습니다. 이 책의 RoPE는 이웃한 차원 (2i, 2i+1)을 함께 회전합니다.",
+     "you paired the first half with the second: this book's RoPE rotates neighbouring dimensions "
+     "(2i, 2i+1) together."),
+    (dict(sign=-1.0), "반대 방향으로 회전했습니다. 짝수 성분은 x_2i·cos - x_2i+1·sin, 홀수 성분은 x_2i·sin + x_2i+1·cos입니다.",
+     "the rotation goes the wrong way: the even entry is x_2i·cos - x_2i+1·sin, the odd one "
+     "x_2i·sin + x_2i+1·cos."),
+    (dict(exponent=1.0), "각도의 지수가 틀렸습니다. 쌍 i의 각도는 position · base^(-2i/dim)입니다.",
+     "wrong exponent in the angle: pair i turns by position · base^(-2i/dim)."),
+]
+
+
+@exercise("04.6", "rope", points=2, ko="회전 위치 임베딩(RoPE)", en="Rotary position embedding (RoPE)")
+def _rope(fn) -> None:
+    gen = torch.Generator().manual_seed(46)
+    for shape, start in (((3, 4), 0), ((5, 8), 2), ((2, 3, 6, 16), 7), ((1, 2, 9, 32), 100)):
+        x = torch.randn(*shape, generator=gen, dtype=torch.float64)
+        positions = torch.arange(shape[-2]) + start
+        got = call(fn, x.clone(), positions.clone())
+        expected = apply_rope(x, positions)
+        try:
+            expect_close(got, expected, f"rope(x {tuple(shape)}, positions {start}..)", atol=1e-6)
+        except Fail:
+            for kw, ko, en in ROPE_MISTAKES:
+                if _close(got, _rope_variant(x, positions, **kw)):
+                    raise Fail(ko, en) from None
             raise

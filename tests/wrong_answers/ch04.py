@@ -6,8 +6,8 @@ import math
 import torch
 
 from llmbook.attention import causal_mask, masked_softmax
-from llmbook.embedding import sinusoidal_positions
-from llmbook.exercises.ch04 import multi_head_reference
+from llmbook.embedding import apply_rope, sinusoidal_positions
+from llmbook.exercises.ch04 import _rope_variant, multi_head_reference
 
 
 def _head(x, w_q, w_k, w_v, scale=True, mask=True):
@@ -48,3 +48,10 @@ WRONG = {
         ({"multi_head_attention": _mha(proj=False)}, "output projection is missing"),
     ],
 }
+
+RIGHT["04.6"] = {"rope": apply_rope}
+WRONG["04.6"] = [
+    ({"rope": functools.partial(_rope_variant, pairs="halves")}, "paired the first half"),
+    ({"rope": functools.partial(_rope_variant, sign=-1.0)}, "the rotation goes the wrong way"),
+    ({"rope": functools.partial(_rope_variant, exponent=1.0)}, "wrong exponent"),
+]
