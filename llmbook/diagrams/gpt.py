@@ -58,14 +58,30 @@ def stack(lang: str = "en") -> Diagram:
             (9.7, pick(lang, "출력층: 로짓 = h · wte^T  (B, T, V)", "head: logits = h · wte^T  (B, T, V)"),
              "loss")]  # fmt: skip
     for k, (y, text, kind) in enumerate(rows):
-        d.box(x0 - (1.0 if k == 1 else 0), y, w + (2.0 if k == 1 else 0), 0.9, text, kind=kind, fontsize=9)
+        d.box(
+            x0 - (1.0 if k == 1 else 0),
+            y,
+            w + (2.0 if k == 1 else 0),
+            0.9,
+            text,
+            kind=kind,
+            fontsize=9,
+        )
         if k:
             d.arrow((x0 + w / 2, rows[k - 1][0] + 0.9), (x0 + w / 2, y))
     d.box(11.3, 4.8, 3.3, 1.6, pick(lang, "wte (V × C)\n하나의 행렬", "wte (V × C)\none matrix"),
           kind="layer", fontsize=9)  # fmt: skip
     d.arrow((11.3, 5.3), (x0 + w + 1.0, 2.3), pick(lang, "입력에서", "read in"), curve=-0.2)
-    d.arrow((11.3, 6.0), (x0 + w, 10.15), pick(lang, "출력에서 (공유)", "read out (tied)"), curve=0.2)
-    d.text(1.6, 5.2, pick(lang, "n_layer번\n반복", "repeated\nn_layer times"), fontsize=9, color="#555555")
+    d.arrow(
+        (11.3, 6.0), (x0 + w, 10.15), pick(lang, "출력에서 (공유)", "read out (tied)"), curve=0.2
+    )
+    d.text(
+        1.6,
+        5.2,
+        pick(lang, "n_layer번\n반복", "repeated\nn_layer times"),
+        fontsize=9,
+        color="#555555",
+    )
     return d
 
 
@@ -80,7 +96,9 @@ def kv_cache(lang: str = "en", steps: int = 4) -> Diagram:
         d.text(1.2, y + 0.4, pick(lang, f"단계 {t + 1}", f"step {t + 1}"), fontsize=9)
         for j in range(3 + t):
             new = t == 0 or j == 2 + t  # step 1 computes the whole prompt
-            d.box(2.4 + j * cw, y, cw - 0.08, 0.8, "K,V", kind="layer" if new else "data", fontsize=7)
+            d.box(
+                2.4 + j * cw, y, cw - 0.08, 0.8, "K,V", kind="layer" if new else "data", fontsize=7
+            )
         d.box(2.4 + (3 + t) * cw + 0.5, y, 1.0, 0.8, "q", kind="layer", fontsize=9)
         d.text(2.4 + (3 + t) * cw + 1.8, y + 0.4,
                pick(lang, f"입력: 토큰 {'3개 (프롬프트)' if t == 0 else '1개'}",
@@ -100,7 +118,9 @@ def sampling_filters(lang: str = "en") -> Diagram:
     """One next-token distribution, and what top-k (a fixed number) and top-p (a probability mass)
     keep of it."""
     probs = [0.42, 0.21, 0.12, 0.08, 0.06, 0.04, 0.03, 0.02, 0.01, 0.01]
-    d = Diagram(18, 8.0, pick(lang, "top-k와 top-p: 무엇을 남기나", "Top-k and top-p: what each keeps"))
+    d = Diagram(
+        18, 8.0, pick(lang, "top-k와 top-p: 무엇을 남기나", "Top-k and top-p: what each keeps")
+    )
     panels = [(0.8, pick(lang, "원래 분포", "the distribution"), len(probs)),
               (6.6, pick(lang, "top-k = 3: 가장 큰 3개", "top-k = 3: the 3 largest"), 3),
               (12.4, pick(lang, "top-p = 0.8: 합이 0.8에 닿을 때까지", "top-p = 0.8: until the sum reaches 0.8"), 4)]  # fmt: skip
@@ -116,5 +136,11 @@ def sampling_filters(lang: str = "en") -> Diagram:
         d.text(x0 + len(probs) * bw / 2, 6.7, title, fontsize=9)
         d.text(x0 + len(probs) * bw / 2, 0.7, pick(lang, f"후보 {keep}개, 다시 정규화", f"{keep} candidates, renormalised")
                if keep < len(probs) else pick(lang, "후보 10개", "10 candidates"), fontsize=8.5)  # fmt: skip
-    d.text(12.4 + 5 * bw / 2, 5.8, "0.42 + 0.21 + 0.12 + 0.08 = 0.83 ≥ 0.8", fontsize=8, color="#555555")
+    d.text(
+        12.4 + 5 * bw / 2,
+        5.8,
+        "0.42 + 0.21 + 0.12 + 0.08 = 0.83 ≥ 0.8",
+        fontsize=8,
+        color="#555555",
+    )
     return d

@@ -11,7 +11,9 @@ from llmbook.diagrams import Diagram, pick
 
 def loop(lang: str = "en") -> Diagram:
     """One optimizer step as a cycle: batch, forward and loss, backward, clip, step, next rate."""
-    d = Diagram(14, 10, pick(lang, "훈련 루프: 한 단계의 순환", "The training loop: one step's cycle"))
+    d = Diagram(
+        14, 10, pick(lang, "훈련 루프: 한 단계의 순환", "The training loop: one step's cycle")
+    )
     cx, cy, r = 7.0, 4.8, 3.4
     steps = [pick(lang, "배치 뽑기\nx, y = x를 한 칸 민 것", "draw a batch\nx, and y = x shifted by one"),
              pick(lang, "순전파 + 손실\n평균 교차 엔트로피", "forward + loss\nmean cross-entropy"),
@@ -35,7 +37,9 @@ def loop(lang: str = "en") -> Diagram:
     return d
 
 
-def lr_schedule(lang: str = "en", steps: int = 100, warmup: int = 10, floor: float = 0.1) -> Diagram:
+def lr_schedule(
+    lang: str = "en", steps: int = 100, warmup: int = 10, floor: float = 0.1
+) -> Diagram:
     """The rate climbs linearly during warm-up, then follows a half cosine down to lr · floor."""
     d = Diagram(14, 7.6, pick(lang, "학습률 스케줄: 워밍업 뒤 코사인 감쇠", "The learning-rate schedule: "
                               "warm-up, then cosine decay"))  # fmt: skip
@@ -101,8 +105,18 @@ def accumulation_and_resume(lang: str = "en") -> Diagram:
                                                   "checkpoint: weights, AdamW state,\nstep, RNG states, data position"),
           kind="note", fontsize=7.5)  # fmt: skip
     d.arrow((mid, y2), (mid, y2 - 0.8))
-    d.text((x0 + mid) / 2, y2 + 0.45, pick(lang, "10단계 후 저장하고 중단", "10 steps, save, stop"), fontsize=9)
-    d.text((mid + x1) / 2, y2 + 0.45, pick(lang, "불러와서 10단계 더", "load, 10 more steps"), fontsize=9)
+    d.text(
+        (x0 + mid) / 2,
+        y2 + 0.45,
+        pick(lang, "10단계 후 저장하고 중단", "10 steps, save, stop"),
+        fontsize=9,
+    )
+    d.text(
+        (mid + x1) / 2,
+        y2 + 0.45,
+        pick(lang, "불러와서 10단계 더", "load, 10 more steps"),
+        fontsize=9,
+    )
     d.text(x1 - 1.0, (y + y2) / 2, pick(lang, "같은 가중치\n(비트 단위로)", "same weights\n(bit for bit)"),
            fontsize=9, color="#555555")  # fmt: skip
     return d

@@ -58,8 +58,10 @@ def _top_p_probs(fn) -> None:
         got = call(fn, probs.clone(), p)
         if isinstance(got, torch.Tensor) and got.shape == probs.shape:
             if not torch.allclose(got.sum(), torch.tensor(1.0), atol=1e-4):
-                raise Fail("확률의 합이 1이 아닙니다. 남긴 확률을 그 합으로 나눠 정규화하세요.",
-                           "the probabilities do not sum to 1: divide the kept ones by their sum.")
+                raise Fail(
+                    "확률의 합이 1이 아닙니다. 남긴 확률을 그 합으로 나눠 정규화하세요.",
+                    "the probabilities do not sum to 1: divide the kept ones by their sum.",
+                )
             want = top_p_filter(probs[None], p)[0]
             if (got > 0).sum() < (want > 0).sum():
                 raise Fail(f"p={p}에서 토큰을 너무 적게 남겼습니다. 누적 확률이 처음으로 p에 닿게 만드는 토큰까지 "
@@ -132,25 +134,36 @@ def _block_variant(block, x: torch.Tensor, mistake: str = "") -> torch.Tensor:
 
 
 _BLOCK_HINTS = {
-    "post-LN": ("LayerNorm을 잔차 연결 뒤에 적용했습니다(post-LN). GPT-2는 pre-LN입니다: "
-                "x = x + attn(LN1(x)), 그다음 x = x + mlp(LN2(x)).",
-                "you normalise after the residual sum (post-LN); GPT-2 is pre-LN: "
-                "x = x + attn(LN1(x)), then x = x + mlp(LN2(x))."),
-    "no attention residual": ("어텐션의 잔차 연결이 빠졌습니다. 어텐션 출력을 x에 더해야 합니다: x = x + attn(LN1(x)).",
-                              "the residual around attention is missing: add the attention output "
-                              "to x, x = x + attn(LN1(x))."),
-    "no feed-forward residual": ("피드포워드 층의 잔차 연결이 빠졌습니다: x = x + mlp(LN2(x)).",
-                                 "the residual around the feed-forward layer is missing: "
-                                 "x = x + mlp(LN2(x))."),
-    "no residual": ("잔차 연결이 둘 다 빠졌습니다. 각 부분의 출력을 입력 x에 더해야 합니다.",
-                    "both residual connections are missing: add each part's output to its input x."),
-    "one LayerNorm": ("두 번째 LayerNorm에 ln1의 가중치를 썼습니다. 피드포워드 층 앞에서는 ln2를 씁니다.",
-                      "the second LayerNorm uses ln1's weights: the feed-forward layer's input is "
-                      "normalised with ln2."),
+    "post-LN": (
+        "LayerNorm을 잔차 연결 뒤에 적용했습니다(post-LN). GPT-2는 pre-LN입니다: "
+        "x = x + attn(LN1(x)), 그다음 x = x + mlp(LN2(x)).",
+        "you normalise after the residual sum (post-LN); GPT-2 is pre-LN: "
+        "x = x + attn(LN1(x)), then x = x + mlp(LN2(x)).",
+    ),
+    "no attention residual": (
+        "어텐션의 잔차 연결이 빠졌습니다. 어텐션 출력을 x에 더해야 합니다: x = x + attn(LN1(x)).",
+        "the residual around attention is missing: add the attention output "
+        "to x, x = x + attn(LN1(x)).",
+    ),
+    "no feed-forward residual": (
+        "피드포워드 층의 잔차 연결이 빠졌습니다: x = x + mlp(LN2(x)).",
+        "the residual around the feed-forward layer is missing: x = x + mlp(LN2(x)).",
+    ),
+    "no residual": (
+        "잔차 연결이 둘 다 빠졌습니다. 각 부분의 출력을 입력 x에 더해야 합니다.",
+        "both residual connections are missing: add each part's output to its input x.",
+    ),
+    "one LayerNorm": (
+        "두 번째 LayerNorm에 ln1의 가중치를 썼습니다. 피드포워드 층 앞에서는 ln2를 씁니다.",
+        "the second LayerNorm uses ln1's weights: the feed-forward layer's input is "
+        "normalised with ln2.",
+    ),
 }
 
 
-def _match_variant(got, variants: dict[str, torch.Tensor], hints: dict[str, tuple[str, str]]) -> None:
+def _match_variant(
+    got, variants: dict[str, torch.Tensor], hints: dict[str, tuple[str, str]]
+) -> None:
     """Raise the hint of the typical mistake whose output ``got`` reproduces, if any."""
     if not isinstance(got, torch.Tensor):
         return
@@ -197,21 +210,28 @@ def _gpt_variant(model: GPT, idx: torch.Tensor, mistake: str = "") -> torch.Tens
 
 
 _GPT_HINTS = {
-    "no positions": ("위치 임베딩이 빠졌습니다. 토큰 임베딩에 embed.pos.weight[:T]를 더해야 합니다.",
-                     "the position embeddings are missing: add embed.pos.weight[:T] to the token "
-                     "embeddings."),
-    "no final norm": ("마지막 블록 뒤의 LayerNorm(ln_f)이 빠졌습니다. 출력층 앞에서 ln_f를 적용하세요.",
-                      "the final LayerNorm (ln_f) is missing: apply it after the last block, "
-                      "before the output layer."),
-    "post-LN": ("블록에서 LayerNorm을 잔차 연결 뒤에 적용했습니다(post-LN). GPT-2는 pre-LN입니다: "
-                "x = x + attn(LN1(x)).",
-                "the blocks normalise after the residual sum (post-LN); GPT-2 is pre-LN: "
-                "x = x + attn(LN1(x))."),
+    "no positions": (
+        "위치 임베딩이 빠졌습니다. 토큰 임베딩에 embed.pos.weight[:T]를 더해야 합니다.",
+        "the position embeddings are missing: add embed.pos.weight[:T] to the token embeddings.",
+    ),
+    "no final norm": (
+        "마지막 블록 뒤의 LayerNorm(ln_f)이 빠졌습니다. 출력층 앞에서 ln_f를 적용하세요.",
+        "the final LayerNorm (ln_f) is missing: apply it after the last block, "
+        "before the output layer.",
+    ),
+    "post-LN": (
+        "블록에서 LayerNorm을 잔차 연결 뒤에 적용했습니다(post-LN). GPT-2는 pre-LN입니다: "
+        "x = x + attn(LN1(x)).",
+        "the blocks normalise after the residual sum (post-LN); GPT-2 is pre-LN: "
+        "x = x + attn(LN1(x)).",
+    ),
 }
-_UNTIED = ("출력층은 토큰 임베딩 행렬을 그대로 씁니다(가중치 공유): logits = x @ embed.tok.weight.T. "
-           "weights에 head.weight는 없습니다.",
-           "the output layer is tied to the token embedding: logits = x @ embed.tok.weight.T "
-           "(the weights have no head.weight).")
+_UNTIED = (
+    "출력층은 토큰 임베딩 행렬을 그대로 씁니다(가중치 공유): logits = x @ embed.tok.weight.T. "
+    "weights에 head.weight는 없습니다.",
+    "the output layer is tied to the token embedding: logits = x @ embed.tok.weight.T "
+    "(the weights have no head.weight).",
+)
 
 
 @exercise("05.6", "gpt_forward", points=4, ko="GPT 전체의 순전파", en="A whole GPT's forward pass")
@@ -219,8 +239,12 @@ _UNTIED = ("출력층은 토큰 임베딩 행렬을 그대로 씁니다(가중�
 def _gpt_forward(fn) -> None:
     for seed, (B, T) in ((57, (1, 6)), (58, (3, 12))):
         model = _keystone_model(seed)
-        idx = torch.randint(0, KEYSTONE.vocab_size, (B, T), generator=torch.Generator().manual_seed(seed))
-        weights = {k: v.detach().clone() for k, v in model.state_dict().items() if k != "head.weight"}
+        idx = torch.randint(
+            0, KEYSTONE.vocab_size, (B, T), generator=torch.Generator().manual_seed(seed)
+        )
+        weights = {
+            k: v.detach().clone() for k, v in model.state_dict().items() if k != "head.weight"
+        }
         try:
             got = call(fn, idx.clone(), weights, KEYSTONE.n_head)
         except Fail as fail:

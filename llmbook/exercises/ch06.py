@@ -140,14 +140,18 @@ def reference_step(weights: dict, x: torch.Tensor, y: torch.Tensor, lr: float, m
 
 
 _STEP_HINTS = {
-    "sign": ("가중치가 기울기 방향으로 움직였습니다. 손실을 줄이려면 기울기의 반대 방향으로 갑니다: "
-             "w = w - lr * grad.",
-             "the weights moved along the gradient: to lower the loss step against it, "
-             "w = w - lr * grad."),
-    "no clip": ("갱신에 클리핑하지 않은 기울기를 썼습니다. 클리핑은 backward 뒤, 갱신 전에 합니다(갱신 뒤의 클리핑은 "
-                "아무 효과가 없습니다).",
-                "the update used the unclipped gradient: clip after backward and before the update "
-                "(clipping after the step changes nothing)."),
+    "sign": (
+        "가중치가 기울기 방향으로 움직였습니다. 손실을 줄이려면 기울기의 반대 방향으로 갑니다: "
+        "w = w - lr * grad.",
+        "the weights moved along the gradient: to lower the loss step against it, "
+        "w = w - lr * grad.",
+    ),
+    "no clip": (
+        "갱신에 클리핑하지 않은 기울기를 썼습니다. 클리핑은 backward 뒤, 갱신 전에 합니다(갱신 뒤의 클리핑은 "
+        "아무 효과가 없습니다).",
+        "the update used the unclipped gradient: clip after backward and before the update "
+        "(clipping after the step changes nothing).",
+    ),
 }
 
 
@@ -158,7 +162,11 @@ def _weights_close(got, want: dict) -> bool:
         if k == "head.weight":
             continue
         g = got.get(k)
-        if not isinstance(g, torch.Tensor) or g.shape != v.shape or not torch.allclose(g, v, atol=1e-5):
+        if (
+            not isinstance(g, torch.Tensor)
+            or g.shape != v.shape
+            or not torch.allclose(g, v, atol=1e-5)
+        ):
             return False
     return True
 
@@ -179,7 +187,9 @@ def _training_step(fn) -> None:
     for seed, lr, max_norm in ((62, 0.1, 100.0), (62, 0.1, 100.0), (61, 0.5, 0.05)):
         weights, x, y = _step_case(seed)
         what = f"training_step(weights, x, y, lr={lr}, max_norm={max_norm})"
-        got = call(fn, {k: v.clone() for k, v in weights.items()}, x.clone(), y.clone(), lr, max_norm)
+        got = call(
+            fn, {k: v.clone() for k, v in weights.items()}, x.clone(), y.clone(), lr, max_norm
+        )
         if not isinstance(got, tuple) or len(got) != 2:
             raise Fail("(손실, 새 가중치 딕셔너리) 두 값을 튜플로 반환해야 합니다.",
                        "return a tuple of two: (loss, dict of new weights).")  # fmt: skip

@@ -8,7 +8,9 @@ import torch
 import torch.nn.functional as F
 
 
-def gpt_parameters(vocab_size, context_length, n_layer, n_embd, tied=True, positions=True, ln_f=True):
+def gpt_parameters(
+    vocab_size, context_length, n_layer, n_embd, tied=True, positions=True, ln_f=True
+):
     C = n_embd
     block = 2 * (2 * C) + (3 * C * C + 3 * C) + (C * C + C) + (4 * C * C + 4 * C) + (4 * C * C + C)
     return (vocab_size * C + positions * context_length * C + n_layer * block + ln_f * 2 * C
@@ -79,7 +81,7 @@ def gpt_forward(idx, weights, n_head, mistake=""):
     n_layer = len({k.split(".")[1] for k in weights if k.startswith("blocks.")})
     for i in range(n_layer):
         prefix = f"blocks.{i}."
-        block = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
+        block = {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
         x = block_forward(x, block, n_head, "post-LN" if mistake == "post-LN" else "")
     if mistake != "no final norm":
         x = layer_norm(x, weights["ln_f.weight"], weights["ln_f.bias"])
@@ -101,21 +103,41 @@ RIGHT = {
 }
 
 WRONG = {
-    "05.1": [({"gpt_parameters": _with(gpt_parameters, tied=False)}, "tied to the token embedding"),
-             ({"gpt_parameters": _with(gpt_parameters, positions=False)}, "position embeddings"),
-             ({"gpt_parameters": _with(gpt_parameters, ln_f=False)}, "final LayerNorm")],
-    "05.2": [({"top_k_probs": lambda logits, k: torch.softmax(logits, -1)}, "every token kept"),
-             ({"top_k_probs": lambda logits, k: torch.softmax(logits, -1).masked_fill(
-                 logits < torch.topk(logits, k).values[-1], 0.0)}, "do not sum to 1")],
-    "05.3": [({"top_p_probs": _with(top_p_probs, keep_crossing=False)}, "too few tokens"),
-             ({"top_p_probs": _with(top_p_probs, renormalise=False)}, "do not sum to 1")],
-    "05.4": [({"kv_step": _with(kv_step, scale=False)}, "divided by sqrt(d)"),
-             ({"kv_step": _with(kv_step, append=False)}, "not appended")],
-    "05.5": [({"block_forward": _with(block_forward, mistake="post-LN")}, "post-LN"),
-             ({"block_forward": _with(block_forward, mistake="no residual")},
-              "residual around attention")],
-    "05.6": [({"gpt_forward": _with(gpt_forward, mistake="no positions")}, "position embeddings"),
-             ({"gpt_forward": _with(gpt_forward, mistake="no final norm")}, "final LayerNorm"),
-             ({"gpt_forward": _with(gpt_forward, mistake="post-LN")}, "post-LN"),
-             ({"gpt_forward": _with(gpt_forward, mistake="untied")}, "tied to the token embedding")],
+    "05.1": [
+        ({"gpt_parameters": _with(gpt_parameters, tied=False)}, "tied to the token embedding"),
+        ({"gpt_parameters": _with(gpt_parameters, positions=False)}, "position embeddings"),
+        ({"gpt_parameters": _with(gpt_parameters, ln_f=False)}, "final LayerNorm"),
+    ],
+    "05.2": [
+        ({"top_k_probs": lambda logits, k: torch.softmax(logits, -1)}, "every token kept"),
+        (
+            {
+                "top_k_probs": lambda logits, k: torch.softmax(logits, -1).masked_fill(
+                    logits < torch.topk(logits, k).values[-1], 0.0
+                )
+            },
+            "do not sum to 1",
+        ),
+    ],
+    "05.3": [
+        ({"top_p_probs": _with(top_p_probs, keep_crossing=False)}, "too few tokens"),
+        ({"top_p_probs": _with(top_p_probs, renormalise=False)}, "do not sum to 1"),
+    ],
+    "05.4": [
+        ({"kv_step": _with(kv_step, scale=False)}, "divided by sqrt(d)"),
+        ({"kv_step": _with(kv_step, append=False)}, "not appended"),
+    ],
+    "05.5": [
+        ({"block_forward": _with(block_forward, mistake="post-LN")}, "post-LN"),
+        (
+            {"block_forward": _with(block_forward, mistake="no residual")},
+            "residual around attention",
+        ),
+    ],
+    "05.6": [
+        ({"gpt_forward": _with(gpt_forward, mistake="no positions")}, "position embeddings"),
+        ({"gpt_forward": _with(gpt_forward, mistake="no final norm")}, "final LayerNorm"),
+        ({"gpt_forward": _with(gpt_forward, mistake="post-LN")}, "post-LN"),
+        ({"gpt_forward": _with(gpt_forward, mistake="untied")}, "tied to the token embedding"),
+    ],
 }

@@ -7,8 +7,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from llmbook.gpt import GPT
 from llmbook.exercises.ch06 import STEP_CONFIG
+from llmbook.gpt import GPT
 
 
 def next_token_loss(logits, targets, sign=1.0):
@@ -79,13 +79,17 @@ RIGHT = {
 
 WRONG = {
     "06.1": [({"next_token_loss": _with(next_token_loss, sign=-1.0)}, "sign is flipped")],
-    "06.2": [({"learning_rate": _with(learning_rate, off_by_one=True)}, "step + 1"),
-             ({"learning_rate": _with(learning_rate, floor=False)}, "min_lr_ratio")],
+    "06.2": [
+        ({"learning_rate": _with(learning_rate, off_by_one=True)}, "step + 1"),
+        ({"learning_rate": _with(learning_rate, floor=False)}, "min_lr_ratio"),
+    ],
     "06.3": [({"clip_gradients": _with(clip_gradients, per_tensor=True)}, "one vector")],
     "06.4": [({"bits_per_char": _with(bits_per_char, bits=False)}, "nats per character")],
     "06.5": [({"training_days": _with(training_days, per_day=1)}, "in seconds")],
-    "06.6": [({"training_step": make_training_step(zero_grad=False)}, "accumulated"),
-             ({"training_step": make_training_step(clip_before=False)}, "unclipped"),
-             ({"training_step": make_training_step(sign=1.0)}, "step against it"),
-             ({"training_step": make_training_step(reduction="sum")}, "is a sum, not a mean")],
+    "06.6": [
+        ({"training_step": make_training_step(zero_grad=False)}, "accumulated"),
+        ({"training_step": make_training_step(clip_before=False)}, "unclipped"),
+        ({"training_step": make_training_step(sign=1.0)}, "step against it"),
+        ({"training_step": make_training_step(reduction="sum")}, "is a sum, not a mean"),
+    ],
 }
