@@ -20,6 +20,17 @@ def _make_exercises(args: argparse.Namespace) -> int:
     return 0
 
 
+def _words(args: argparse.Namespace) -> int:
+    from llmbook.notebooks import word_counts
+
+    rows = word_counts(Path(args.root))
+    print(f"{'chapter':<18} {'en words':>9} {'ko 어절':>8} {'ko 음절':>8}  self-check")
+    for r in rows:
+        print(f"{r['chapter']:<18} {r['en_words']:>9,} {r['ko_eojeol']:>8,} {r['ko_syllables']:>8,}"
+              f"  {'yes' if r['self_check'] else 'no'}")  # fmt: skip
+    return 0
+
+
 def _grade(args: argparse.Namespace) -> int:
     from llmbook.grading import grade, summary
     from llmbook.sandbox import choose_mode, protection
@@ -50,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", default=".", help="the course repository (default: here)")
     p.add_argument("--check", action="store_true", help="only report what is out of date")
     p.set_defaults(run=_make_exercises)
+    p = sub.add_parser("words", help="print each chapter's prose size (English words, Korean 어절)")
+    p.add_argument("--root", default=".", help="the course repository (default: here)")
+    p.set_defaults(run=_words)
     p = sub.add_parser(
         "grade",
         help="grade students' exercise notebooks into a CSV",

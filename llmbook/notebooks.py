@@ -183,3 +183,36 @@ def code_cells(path: Path) -> list[str]:
     """The sources of a notebook's code cells, in order."""
     nb = nbformat.read(path, as_version=4)
     return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+# --- prose size, for authors (issue: at least 2,500 English words per chapter 2-9) ------------
+
+_CODE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
+_MATH = re.compile(r"\$\$.*?\$\$", re.S)
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def prose(path: Path) -> str:
+    """A notebook's markdown, without code blocks and display math."""
+    nb = nbformat.read(path, as_version=4)
+    text = "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    return _MATH.sub(" ", _CODE.sub(" ", text))
+
+
+def word_counts(root: Path) -> list[dict[str, object]]:
+    """Per chapter: English words, Korean 어절 (space-separated words with Hangul) and Hangul
+    syllables of the markdown, and whether the chapter ends with self-check questions."""
+    rows = []
+    for en in sorted((Path(root) / "chapters" / "en").glob("[0-9][0-9]_*.ipynb")):
+        if en.stem.startswith("00"):
+            continue
+        ko = en.parents[1] / "ko" / en.name
+        en_text, ko_text = prose(en), prose(ko) if ko.is_file() else ""
+        rows.append({
+            "chapter": en.stem,
+            "en_words": len(re.findall(r"[A-Za-z][A-Za-z'’-]*", en_text)),
+            "ko_eojeol": sum(1 for w in ko_text.split() if _HANGUL.search(w)),
+            "ko_syllables": len(_HANGUL.findall(ko_text)),
+            "self_check": "<details>" in en_text and "<details>" in ko_text,
+        })  # fmt: skip
+    return rows

@@ -124,3 +124,17 @@ def test_unsolved_exercise_fails_every_check_without_crashing(path, monkeypatch)
         text = "".join(o.get("text", "") for o in cell.outputs)
         assert text.count(failed) == 1, f"{cell.source}: expected one failing verdict, got {text!r}"
     assert os.environ["LLMBOOK_STRICT_CHECKS"] == "0"
+
+
+def test_word_counts_count_prose_only(tmp_path):
+    """``llmbook words``: markdown words, not code blocks or display math; 어절 hold Hangul."""
+    from llmbook.notebooks import word_counts
+
+    for lang, text in [("en", "Attention is all.\n\n```python\nx = 1\n```\n$$a+b$$"),
+                       ("ko", "**어텐션**(attention)은 중요합니다. 2017년\n\n```\n코드 블록\n```")]:  # fmt: skip
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
+        (tmp_path / "chapters" / lang).mkdir(parents=True)
+        nbformat.write(nb, tmp_path / "chapters" / lang / "02_x.ipynb")
+    (row,) = word_counts(tmp_path)
+    assert row == {"chapter": "02_x", "en_words": 3, "ko_eojeol": 3, "ko_syllables": 10,
+                   "self_check": False}  # fmt: skip
