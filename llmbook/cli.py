@@ -7,6 +7,9 @@ import sys
 import time
 from pathlib import Path
 
+# What `pip install "llmbook[instructor]"` brings (pyproject.toml) that these commands import.
+INSTRUCTOR_EXTRA = {"nbformat", "nbclient", "ipykernel", "IPython"}
+
 
 def _make_exercises(args: argparse.Namespace) -> int:
     from llmbook.notebooks import sync_exercises
@@ -80,7 +83,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="auto: bubblewrap when it works, else none with a warning (default: %(default)s)")  # fmt: skip
     p.set_defaults(run=_grade)
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except ModuleNotFoundError as err:
+        if err.name not in INSTRUCTOR_EXTRA:
+            raise
+        print(f"llmbook {args.command} needs the instructors' tools ({err.name} is missing): "
+              'pip install "llmbook[instructor]"', file=sys.stderr)  # fmt: skip
+        return 2
 
 
 if __name__ == "__main__":

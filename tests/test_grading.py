@@ -142,3 +142,15 @@ def test_a_sandbox_that_cannot_start_is_a_clear_status(tmp_path, monkeypatch):
     (row,) = grade([solved], tmp_path / "g.csv", sandbox="none")
     assert row.status.startswith("could not run the notebook") and row.total == 0
     assert "Tell your instructor" in (tmp_path / "g_feedback" / "solved.txt").read_text()
+
+
+def test_the_command_names_the_missing_extra(monkeypatch, capsys):
+    """Without the instructor extra, `llmbook grade` says what to install instead of a traceback."""
+    import sys
+
+    from llmbook import cli
+
+    monkeypatch.setitem(sys.modules, "nbformat", None)  # import nbformat -> ModuleNotFoundError
+    monkeypatch.delitem(sys.modules, "llmbook.grading", raising=False)
+    assert cli.main(["grade", "nothing.ipynb"]) == 2
+    assert 'pip install "llmbook[instructor]"' in capsys.readouterr().err
