@@ -103,7 +103,7 @@ def encode_arg(x: Any) -> Any:
 
     if isinstance(x, GPT):
         state = {k: encode(v) for k, v in x.state_dict().items()}
-        return {"$": "gpt", "config": asdict(x.cfg), "state": state, "training": x.training}
+        return {"$": "gpt", "config": asdict(x.config), "state": state, "training": x.training}
     return encode(x)
 
 
