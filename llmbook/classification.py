@@ -33,6 +33,9 @@ from torch import nn
 
 from llmbook import corpus
 from llmbook.gpt import GPT
+from llmbook.pretrain import eot_id, load_base_model
+from llmbook.runtime import device as best_device
+from llmbook.runtime import seed as seed_everything
 from llmbook.tokenizer import default_encoding
 from llmbook.train import History, TrainConfig, train
 
@@ -138,8 +141,6 @@ class GPTClassifier(nn.Module):
             raise TypeError(f"base must be a GPT, got {type(base).__name__}")
         if not isinstance(n_classes, int) or n_classes < 2:
             raise ValueError(f"n_classes must be a whole number >= 2, got {n_classes!r}")
-        from llmbook.pretrain import eot_id
-
         self.gpt = copy.deepcopy(base)
         self.gpt.head = nn.Linear(base.config.n_embd, n_classes)
         nn.init.normal_(self.gpt.head.weight, std=0.02)
@@ -259,16 +260,13 @@ def compare_pretraining(steps: int = 300, lr: float = 2e-3, seed: int = 0,
     """Held-out accuracy, per language, of the shipped base model fine-tuned (all layers) vs a
     randomly initialised model of the same shape trained the same way; plus the majority
     baseline. What pretraining buys, on a longer budget than the chapter's."""
-    import llmbook
-    from llmbook.pretrain import load_base_model
-
-    base = load_base_model(device=llmbook.device())
+    base = load_base_model(device=best_device())
     report = {}
     for lang in ("ko", "en"):
         train_set, held = classification_dataset("train", lang), classification_dataset("heldout", lang)
         report[lang] = {"majority": max(held.labels.count(k) for k in range(len(held.classes))) / len(held)}
         for name in ("pretrained", "scratch"):
-            llmbook.seed(seed)
+            seed_everything(seed)
             model = base if name == "pretrained" else GPT(base.config).to(base.head.weight.device)
             clf = GPTClassifier(model, len(train_set.classes)).to(base.head.weight.device)
             train_classifier(clf, train_set, steps=steps, lr=lr, seed=seed, progress=progress)

@@ -7,13 +7,19 @@ import sys
 import time
 from pathlib import Path
 
-# What `pip install "llmbook[instructor]"` brings (pyproject.toml) that these commands import.
-INSTRUCTOR_EXTRA = {"nbformat", "nbclient", "ipykernel", "IPython"}
+# The instructors' tools need what `pip install "llmbook[instructor]"` brings (nbformat, ...);
+# without it the command still starts and says what to install.
+try:
+    from llmbook.grading import grade, summary
+    from llmbook.notebooks import sync_exercises, word_counts
+    from llmbook.sandbox import choose_mode, protection
+except ModuleNotFoundError as err:
+    MISSING: ModuleNotFoundError | None = err
+else:
+    MISSING = None
 
 
 def _make_exercises(args: argparse.Namespace) -> int:
-    from llmbook.notebooks import sync_exercises
-
     changed = sync_exercises(Path(args.root), check_only=args.check)
     for path in changed:
         print(("out of date: " if args.check else "wrote ") + str(path))
@@ -24,8 +30,6 @@ def _make_exercises(args: argparse.Namespace) -> int:
 
 
 def _words(args: argparse.Namespace) -> int:
-    from llmbook.notebooks import word_counts
-
     rows = word_counts(Path(args.root))
     print(f"{'chapter':<18} {'en words':>9} {'ko 어절':>8} {'ko 음절':>8}  self-check")
     for r in rows:
@@ -35,9 +39,6 @@ def _words(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from llmbook.grading import grade, summary
-    from llmbook.sandbox import choose_mode, protection
-
     try:
         mode = choose_mode(args.sandbox)
     except RuntimeError as e:
@@ -83,14 +84,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="auto: bubblewrap when it works, else none with a warning (default: %(default)s)")  # fmt: skip
     p.set_defaults(run=_grade)
     args = parser.parse_args(argv)
-    try:
-        return args.run(args)
-    except ModuleNotFoundError as err:
-        if err.name not in INSTRUCTOR_EXTRA:
-            raise
-        print(f"llmbook {args.command} needs the instructors' tools ({err.name} is missing): "
+    if MISSING is not None:
+        print(f"llmbook {args.command} needs the instructors' tools ({MISSING.name} is missing): "
               'pip install "llmbook[instructor]"', file=sys.stderr)  # fmt: skip
         return 2
+    return args.run(args)
 
 
 if __name__ == "__main__":

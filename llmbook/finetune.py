@@ -45,6 +45,8 @@ from llmbook.classification import (  # noqa: F401  (re-exported: fine-tuning's 
 from llmbook.gpt import GPT, GPTConfig, generate
 from llmbook.instructions import LANGS, TASKS, Instruction, instruction_dataset
 from llmbook.pretrain import MODELS_DIR, eot_id, load_base_model, save_model
+from llmbook.runtime import device as best_device
+from llmbook.runtime import seed as seed_everything
 from llmbook.tokenizer import BPETokenizer, default_encoding, default_tokenizer
 from llmbook.train import History, TrainConfig, train
 
@@ -321,15 +323,13 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", default=None, help="cpu, cuda, ... (default: llmbook.device())")
+    ap.add_argument("--device", default=None, help="cpu, cuda, ... (default: best_device())")
     ap.add_argument("--out", default=str(MODELS_DIR), help="folder for the weights and card")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
 
-    import llmbook
-
-    dev = torch.device(args.device) if args.device else llmbook.device()
-    llmbook.seed(args.seed)
+    dev = torch.device(args.device) if args.device else best_device()
+    seed_everything(args.seed)
     base = load_base_model(device=dev)
     model = add_chat_tokens(base, seed=args.seed)
     train_set, heldout = instruction_dataset("train"), instruction_dataset("heldout")

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from llmbook.textproc import Vocab, tagged_sentences
+
 
 def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
     m = np.max(a, axis=axis, keepdims=True)
@@ -130,8 +132,6 @@ def pos_tagging_data(train_text: str, heldout_text: str):
     ``(train, heldout, words, tags)``, where train/heldout are (word ids, tag ids) pairs for
     :meth:`HMM.fit`/:meth:`HMM.viterbi`. Words seen fewer than twice in training map to id 0,
     ``<unk>``, so the model learns which tags unknown words tend to have."""
-    from llmbook.textproc import Vocab, tagged_sentences
-
     train = tagged_sentences(train_text)
     words = Vocab((w for s in train for w, _ in s), min_count=2)
     tags = sorted({t for s in train for _, t in s})

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass
 
 from llmbook import corpus
+from llmbook.classification import play_texts
 
 SPLITS = ("train", "heldout")
 LANGS = ("ko", "en")
@@ -147,8 +148,6 @@ def constitution_chapters() -> dict[str, str]:
 def character_plays(min_speeches: int = 40) -> dict[str, str]:
     """``{"Malvolio": "Twelfth Night", ...}``: characters with at least ``min_speeches``
     speeches in exactly one of the corpus's plays."""
-    from llmbook.classification import play_texts
-
     counts: dict[str, dict[str, int]] = {}
     for title, text in play_texts().items():
         for name in re.findall(r"^([A-Z][A-Z' ]+):$", text, flags=re.M):

@@ -26,7 +26,11 @@ import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 
 from llmbook import corpus
+from llmbook.checkpoint import load_checkpoint
 from llmbook.gpt import GPT, GPTConfig
+from llmbook.ngram import NGramLM
+from llmbook.runtime import device as best_device
+from llmbook.runtime import seed as seed_everything
 from llmbook.tokenizer import ENDOFTEXT, default_encoding, default_tokenizer
 from llmbook.train import TrainConfig, train
 
@@ -232,7 +236,7 @@ def main(argv: list[str] | None = None) -> dict:
                     help="copies of the Korean training split in the training stream")  # fmt: skip
     ap.add_argument("--dropout", type=float, default=MODEL_CONFIG.dropout)
     ap.add_argument("--weight-decay", type=float, default=0.1, help="AdamW decay on matrices")
-    ap.add_argument("--device", default=None, help="cpu, cuda, ... (default: llmbook.device())")
+    ap.add_argument("--device", default=None, help="cpu, cuda, ... (default: best_device())")
     ap.add_argument("--out", default=str(MODELS_DIR), help="folder for the weights and model card")
     ap.add_argument("--checkpoint", default="runs/pretrain_base.ckpt",
                     help="training state, saved as it goes")  # fmt: skip
@@ -247,9 +251,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
 
-    import llmbook
-
-    dev = torch.device(args.device) if args.device else llmbook.device()
+    dev = torch.device(args.device) if args.device else best_device()
     rank = 0
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # launched by torchrun: one process per device
         backend = "nccl" if dev.type == "cuda" else "gloo"
@@ -258,7 +260,7 @@ def main(argv: list[str] | None = None) -> dict:
         if dev.type == "cuda":
             dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(dev)
-    llmbook.seed(args.seed)
+    seed_everything(args.seed)
     tokens = training_tokens(args.ko_repeat)
     mcfg = replace(MODEL_CONFIG, n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd,
                    context_length=args.context_length, dropout=args.dropout)  # fmt: skip
@@ -320,8 +322,6 @@ def main(argv: list[str] | None = None) -> dict:
 def last_weights_report(checkpoint: str | os.PathLike, config: GPTConfig) -> dict:
     """:func:`heldout_report` of the last step's own weights, which the final checkpoint keeps,
     to show what the weight average gained over them."""
-    from llmbook.checkpoint import load_checkpoint
-
     model = GPT(config)
     model.load_state_dict(load_checkpoint(checkpoint)["model"])
     return heldout_report(model)
@@ -337,8 +337,6 @@ def write_card(info: dict, out: str | os.PathLike = MODELS_DIR) -> None:
 def ngram_report(order: int = 4) -> dict:
     """The chapter-2 baseline on the same data: an interpolated Kneser-Ney n-gram model over the
     same tokens, fit on both training splits, scored like the GPT (per token and per character)."""
-    from llmbook.ngram import NGramLM
-
     eot = eot_id()
     train_ids = [i for lang in LANGS for i in encode(corpus.split(lang)[0]) + [eot]]
     lm = NGramLM(order, default_tokenizer().vocab_size).fit(train_ids)

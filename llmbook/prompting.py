@@ -11,11 +11,7 @@ held-out accuracies (``python -m llmbook.prompting evaluate`` recomputes them).
 
 from __future__ import annotations
 
-import argparse
-import json
-import random
 import re
-import time
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
@@ -25,6 +21,8 @@ import torch
 
 from llmbook import wordproblems
 from llmbook.gpt import GPT, generate
+from llmbook.pretrain import MODEL_CONFIG, MODELS_DIR, eot_id, load_base_model
+from llmbook.tokenizer import default_encoding, default_tokenizer
 from llmbook.wordproblems import Problem
 
 NAME = "reasoner"
@@ -117,16 +115,12 @@ def majority_vote(answers: Sequence[int | None]) -> int | None:
 
 def encode(text: str) -> list[int]:
     """Token ids of ``text`` under the shipped tokenizer (the cached fast encoder)."""
-    from llmbook.tokenizer import default_encoding
-
     return default_encoding().encode_ordinary(text)
 
 
 @lru_cache(maxsize=1)
 def vocab_strings() -> tuple[str, ...]:
     """The text of every token id of the shipped tokenizer (to find digits, line breaks, ...)."""
-    from llmbook.tokenizer import default_tokenizer
-
     tok = default_tokenizer()
     return tuple(tok.decode([i]) for i in range(tok.vocab_size))
 
@@ -137,8 +131,6 @@ def digit_token_ids() -> list[int]:
 
 
 def _stop_ids() -> list[int]:
-    from llmbook.pretrain import eot_id
-
     return [eot_id()] + [i for i, s in enumerate(vocab_strings()) if "\n" in s]
 
 
@@ -152,8 +144,6 @@ def complete(model: GPT, prompts: Sequence[str], max_new_tokens: int, temperatur
     equal token length go through the model together, with a KV cache. With ``allowed_ids``
     (constrained decoding) every other token's logit is set to -inf before choosing, so only
     those tokens (and the end of text or a bare line break, which stop) can come out."""
-    from llmbook.pretrain import eot_id
-
     if isinstance(prompts, str):
         raise TypeError("prompts must be a list of strings; for one prompt use [prompt]")
     stops = torch.tensor(_stop_ids())
@@ -185,8 +175,6 @@ def complete(model: GPT, prompts: Sequence[str], max_new_tokens: int, temperatur
 
 def _cut(row: list[int]) -> str:
     """Decode generated ids up to the first stop token (end of text or a line break)."""
-    from llmbook.tokenizer import default_tokenizer
-
     stops = set(_stop_ids())
     keep = []
     for t in row:
@@ -222,8 +210,6 @@ def method_prompts(problems: Sequence[Problem], method: str, k: int = 0,
     leaves no room for them in ``context_length`` tokens (default: the shipped models') raises
     ``ValueError``."""
     if context_length is None:
-        from llmbook.pretrain import MODEL_CONFIG
-
         context_length = MODEL_CONFIG.context_length
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -289,95 +275,16 @@ def accuracy(predictions: Sequence[int | None], problems: Sequence[Problem]) -> 
     return sum(a == p.answer for a, p in zip(predictions, problems)) / max(1, len(problems))
 
 
-# ----- the training mix and the shipped model -------------------------------------------------
-
-
-def training_examples(n: int, seed: int = 0) -> list[tuple[str, str]]:
-    """``n`` fine-tuning pairs (prompt, response); the loss counts only the response. Word
-    problems in both languages, a third answered directly and two thirds with worked steps after
-    the trigger phrase (the trigger is in the prompt, so the model never starts reasoning unless
-    asked), a quarter of them after 1-2 solved examples of the same style (few-shot), and about one
-    in six a reading-from-context question (:func:`llmbook.retrieval.context_qa_examples`)."""
-    from llmbook import retrieval
-
-    rng = random.Random(seed)
-    pools = {
-        lang: wordproblems.problems(2 * n, lang, "train", seed=seed) for lang in wordproblems.LANGS
-    }
-    reading = retrieval.context_qa_examples(n // 4 + 10, seed=seed)
-    out, used = [], {lang: 0 for lang in pools}
-    for _ in range(n):
-        if rng.random() < 1 / 6:
-            out.append(reading.pop())
-            continue
-        lang = rng.choice(wordproblems.LANGS)
-        cot = rng.random() < 2 / 3
-        shots = 0 if rng.random() < 0.75 else rng.choice((1, 2))
-        group = pools[lang][used[lang] : used[lang] + shots + 1]
-        used[lang] += shots + 1
-        *demos, query = group
-        text = few_shot_prompt(demos, query.question, lang, cot)
-        while demos and len(encode(text + target(query, cot))) > 126:
-            demos.pop(0)
-            text = few_shot_prompt(demos, query.question, lang, cot)
-        out.append((text, target(query, cot)))
-    return out
-
-
-def training_pairs(n: int, seed: int = 0) -> list[tuple[list[int], list[int]]]:
-    """:func:`training_examples` as token ids: (``<|endoftext|>`` + prompt, response +
-    ``<|endoftext|>``), the pairs :func:`llmbook.finetune.finetune` trains on."""
-    from llmbook.pretrain import eot_id
-
-    eot = eot_id()
-    return [([eot] + encode(p), encode(r) + [eot]) for p, r in training_examples(n, seed)]
+# ----- the shipped model -------------------------------------------------------------------
 
 
 def model_path() -> Path:
-    from llmbook.pretrain import MODELS_DIR
-
     return MODELS_DIR / f"{NAME}.safetensors"
 
 
 def load_reasoner(device=None) -> GPT:
     """The shipped fine-tuned model (fp32, eval mode, on ``device``)."""
-    from llmbook.pretrain import load_base_model
-
     return load_base_model(model_path(), device=device)
-
-
-def evaluation_report(model: GPT, n: int = 200, samples: int = 8, temperature: float = 0.8,
-                      seed: int = 0, progress: bool = False) -> dict:  # fmt: skip
-    """Held-out accuracy per language and method (the card's table), plus RAG with/without."""
-    from llmbook import retrieval
-
-    report: dict = {
-        "n_per_language": n,
-        "self_consistency": {"samples": samples, "temperature": temperature},
-    }
-    ctx = model.config.context_length
-    for lang in wordproblems.LANGS:
-        test = wordproblems.problems(n, lang, "test", seed=seed)
-        max_k = max(k for k in range(5) if fits(test, "few-shot", k, ctx))
-        rows = {
-            "zero-shot": predict(model, test, "zero-shot"),
-            "zero-shot, digits only": predict(model, test, "zero-shot", constrained=True),
-            f"few-shot (k={max_k})": predict(model, test, "few-shot", k=max_k),
-            "chain of thought": predict(model, test, "cot"),
-            f"self-consistency (N={samples})": predict(model, test, "self-consistency", samples=samples,
-                                                      temperature=temperature, seed=seed),
-        }  # fmt: skip
-        cot_k = max(k for k in range(3) if fits(test, "few-shot-cot", k, ctx))
-        if cot_k:
-            rows[f"few-shot chain of thought (k={cot_k})"] = predict(model, test, "few-shot-cot", k=cot_k)
-        report[lang] = {name: accuracy(p, test) for name, p in rows.items()}
-        seen = [p for p in test if p.template not in wordproblems.TEST_ONLY_TEMPLATES]
-        report[lang]["templates"] = sorted({p.template for p in test})
-        report[lang]["n_seen_templates"] = len(seen)
-        if progress:
-            print(lang, json.dumps(report[lang], ensure_ascii=False), flush=True)
-    report["rag"] = retrieval.rag_report(model, seed=seed)
-    return report
 
 
 def fits(problems: Sequence[Problem], method: str, k: int, context_length: int | None = None) -> bool:
@@ -388,65 +295,3 @@ def fits(problems: Sequence[Problem], method: str, k: int, context_length: int |
     except ValueError:
         return False
     return True
-
-
-def train_reasoner(steps: int = 2000, batch_size: int = 32, lr: float = 2e-3, seed: int = 0,
-                   progress: bool = True, device=None):  # fmt: skip
-    """Fine-tune the shipped base model on :func:`training_pairs` with the loss on the responses
-    only (:func:`llmbook.finetune.finetune`); deterministic for a seed."""
-    import llmbook
-    from llmbook.finetune import finetune
-    from llmbook.pretrain import load_base_model
-
-    llmbook.seed(seed)
-    dev = device if device is not None else llmbook.device()
-    model = load_base_model(device=dev).train()
-    pairs = training_pairs(steps * batch_size // 2, seed=seed)
-    hist = finetune(model, pairs, steps=steps, batch_size=batch_size, lr=lr, template="alpaca",
-                    seed=seed, progress=progress)  # fmt: skip
-    return model.eval(), hist, len(pairs)
-
-
-def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(prog="python -m llmbook.prompting",
-                                 description="train or evaluate the shipped reasoner model")  # fmt: skip
-    ap.add_argument("command", choices=("train", "evaluate"))
-    ap.add_argument("--steps", type=int, default=2000)
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--n", type=int, default=200, help="held-out problems per language")
-    ap.add_argument("--quiet", action="store_true")
-    args = ap.parse_args(argv)
-
-    import llmbook
-    from llmbook.pretrain import save_model
-
-    dev = llmbook.device()
-    card_path = model_path().with_suffix(".json")
-    if args.command == "train":
-        t0 = time.time()
-        model, hist, n_pairs = train_reasoner(args.steps, args.batch_size, args.lr, args.seed,
-                                              progress=not args.quiet, device=dev)  # fmt: skip
-        info = {
-            "base": "base.safetensors", "command": " ".join(["python -m llmbook.prompting", *(argv or ["train"])]),
-            "train": {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
-                      "seed": args.seed, "examples": n_pairs, "seconds": round(time.time() - t0, 1),
-                      "device": f"{dev.type} ({torch.get_num_threads()} threads)",
-                      "final_train_loss": hist.train_loss[-1] if hist.train_loss else None},
-        }  # fmt: skip
-        save_model(model, model_path(), {"card": card_path.name})
-    else:
-        info = json.loads(card_path.read_text())
-    info["evaluation"] = evaluation_report(load_reasoner(dev), n=args.n, seed=args.seed,
-                                           progress=not args.quiet)  # fmt: skip
-    info["evaluation_command"] = "python -m llmbook.prompting evaluate --n " + str(args.n)
-    card_path.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(info["evaluation"], indent=2, ensure_ascii=False))
-    return info
-
-
-if __name__ == "__main__":
-    import sys
-
-    main(sys.argv[1:])

@@ -21,7 +21,9 @@ from functools import lru_cache
 
 import torch
 
+from llmbook import corpus
 from llmbook.gpt import GPT
+from llmbook.prompting import complete, encode, prompt
 
 ANALYZERS = ("words", "bpe", "morphemes")
 CONTEXT_LABEL = {"en": "Context:", "ko": "참고:"}
@@ -51,8 +53,6 @@ class Question:
 
 def constitution_articles() -> list[Document]:
     """The articles of the Korean constitution (before its addenda), one document each."""
-    from llmbook import corpus
-
     text = corpus.load("ko")
     text = text[: text.find("부칙")]
     parts = re.split(r"^(?=제\d+조)", text, flags=re.M)
@@ -65,8 +65,6 @@ def constitution_articles() -> list[Document]:
 
 def hamlet_speeches(min_lines: int = 3) -> list[Document]:
     """Speeches of *Hamlet* with at least ``min_lines`` lines, ids like ``"HAMLET 12"``."""
-    from llmbook import corpus
-
     text = corpus.load("en")
     text = text[: text.find("\nMacbeth\n")] if "\nMacbeth\n" in text else text
     docs = []
@@ -139,8 +137,6 @@ def people(lang: str, split: str, seed: int = 0) -> list[tuple[str, dict[str, st
 
 def context_prompt(passages: Sequence[str], question: str, lang: str) -> str:
     """Retrieved passages, then the question in the question/answer template."""
-    from llmbook.prompting import prompt
-
     ctx = f"{CONTEXT_LABEL[lang]} " + " ".join(passages) + "\n" if passages else ""
     return ctx + prompt(question, lang)
 
@@ -213,8 +209,6 @@ def terms(text: str, analyzer: str = "words") -> list[str]:
     if analyzer == "words":
         return re.findall(r"\w+", text.lower())
     if analyzer == "bpe":
-        from llmbook.prompting import encode
-
         return [str(i) for i in encode(text)]
     if analyzer == "morphemes":
         return [t.form.lower() for t in _kiwi().tokenize(text)
@@ -287,8 +281,6 @@ class TfIdf:
 def embed(model: GPT, texts: Sequence[str], batch_size: int = 32) -> torch.Tensor:
     """One unit vector per text: the model's final hidden states (after the last layer norm)
     averaged over the text's tokens (its first ``context_length``)."""
-    from llmbook.prompting import encode
-
     dev = next(model.parameters()).device
     ctx = model.config.context_length
     ids = [encode(t)[:ctx] or [0] for t in texts]
@@ -400,8 +392,6 @@ def answer_questions(
     model: GPT, questions: Sequence[Question], passages: Sequence[Sequence[str]]
 ) -> list[str]:
     """The model's greedy answer to each question, given its passages (none: closed book)."""
-    from llmbook.prompting import complete
-
     prompts = [context_prompt(p, q.text, q.lang) for q, p in zip(questions, passages)]
     return [t.strip().rstrip(".").strip() for t in complete(model, prompts, 8)]
 

@@ -37,6 +37,8 @@ from llmbook.finetune import end_id
 from llmbook.gpt import GPT, GPTConfig, generate
 from llmbook.instructions import Instruction
 from llmbook.pretrain import MODELS_DIR, load_base_model, save_model
+from llmbook.runtime import device as best_device
+from llmbook.runtime import seed as seed_everything
 
 REWARD_PATH = MODELS_DIR / "reward.safetensors"
 RESULTS_PATH = MODELS_DIR / "rlhf.json"
@@ -492,9 +494,7 @@ def reference_policy(device=None, steps: int = 150, seed: int = 0, progress: boo
     """The SFT policy of this chapter: the instruction-tuned model, fine-tuned further on the
     preference prompts with *both* answers of every training pair as demonstrations -- a
     demonstrator who is right only half of the time, so there is something left to prefer."""
-    import llmbook
-
-    llmbook.seed(seed)
+    seed_everything(seed)
     model = sft_model(device)
     demos = [Instruction(x.prompt, "", answer, x.lang, x.task)
              for lang in preferences.LANGS for x in preferences.preference_pairs(lang, "train")
@@ -511,14 +511,12 @@ def run_pipeline(cfg: PipelineConfig | None = None, device=None,
     cfg = cfg or PipelineConfig()
     import copy
 
-    import llmbook
-
-    dev = torch.device(device) if device is not None else llmbook.device()
+    dev = torch.device(device) if device is not None else best_device()
     t0 = time.time()
     ref = reference_policy(dev, cfg.sft_steps, cfg.seed, progress)
     train = [x for lang in preferences.LANGS for x in preferences.preference_pairs(lang, "train")]
     held = [x for lang in preferences.LANGS for x in preferences.preference_pairs(lang, "heldout")]
-    llmbook.seed(cfg.seed)
+    seed_everything(cfg.seed)
     rm = RewardModel.from_gpt(ref)
     acc0 = pairwise_accuracy(rm, held)
     rm_hist = train_reward_model(rm, train, cfg.rm_steps, heldout=held, seed=cfg.seed,
@@ -527,12 +525,12 @@ def run_pipeline(cfg: PipelineConfig | None = None, device=None,
     train_prompts = list(lang_of)
     policies, curves = {"SFT": ref}, {}
     for name, beta in ((f"GRPO (beta={cfg.rl.beta})", cfg.rl.beta), ("GRPO (beta=0)", 0.0)):
-        llmbook.seed(cfg.seed)
+        seed_everything(cfg.seed)
         pol = copy.deepcopy(ref)
         curves[name] = rl_finetune(pol, ref, rm, train_prompts, RLConfig(**{**asdict(cfg.rl), "beta": beta}),
                                    lang_of, progress)  # fmt: skip
         policies[name] = pol
-    llmbook.seed(cfg.seed)
+    seed_everything(cfg.seed)
     dpo = copy.deepcopy(ref)
     curves["DPO"] = dpo_train(dpo, ref, train, cfg.dpo_steps, beta=cfg.dpo_beta, seed=cfg.seed,
                               progress=progress)  # fmt: skip
@@ -548,7 +546,7 @@ def run_pipeline(cfg: PipelineConfig | None = None, device=None,
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(prog="python -m llmbook.rlhf", description=__doc__.split("\n")[0])
-    ap.add_argument("--device", default=None, help="cpu, cuda, ... (default: llmbook.device())")
+    ap.add_argument("--device", default=None, help="cpu, cuda, ... (default: best_device())")
     ap.add_argument("--out", default=str(MODELS_DIR), help="folder for reward.safetensors and rlhf.json")
     ap.add_argument("--no-save", action="store_true", help="only print the table")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")

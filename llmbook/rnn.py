@@ -15,6 +15,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from llmbook import corpus
+from llmbook.metrics import perplexity
+from llmbook.runtime import seed as seed_everything
+from llmbook.textproc import Vocab
+from llmbook.train import TrainConfig, train
+
 CELLS = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 
 
@@ -83,9 +89,6 @@ def pretrained(lang: str):
     """(LSTM language model, its character ``Vocab``) for ``lang``, shipped with the package:
     trained by ``python -m llmbook.rnn`` for 1500 steps of 32 windows of 64 characters on
     ``corpus.split(lang)[0]``, the same training text as the chapter's n-gram models."""
-    from llmbook import corpus
-    from llmbook.textproc import Vocab
-
     vocab = Vocab(corpus.split(lang)[0])
     path = PRETRAINED / f"lstm_{lang}.pt"
     if not path.exists():
@@ -98,15 +101,10 @@ def pretrained(lang: str):
 
 def main() -> None:
     """``python -m llmbook.rnn``: train and ship (fp16) the character LSTM of each language."""
-    from llmbook import corpus, seed
-    from llmbook.metrics import perplexity
-    from llmbook.textproc import Vocab
-    from llmbook.train import TrainConfig, train
-
     torch.set_num_threads(1)
     PRETRAINED.mkdir(parents=True, exist_ok=True)
     for lang in ("en", "ko"):
-        seed(0)
+        seed_everything(0)
         text, heldout = corpus.split(lang)
         vocab = Vocab(text)
         model = RNNLM(len(vocab), **PRETRAINED_CONFIG)

@@ -34,8 +34,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import llmbook
 from llmbook.exercises import core
 from llmbook.exercises.plain import NotPlain, decode, encode
+from llmbook.gpt import GPT, GPTConfig
 
 MAX_MESSAGE = 64 * 1024 * 1024  # bytes; a bigger answer is refused
 FILE_SIZE_MB = 256  # largest file the sandbox may write
@@ -99,8 +101,6 @@ def recv(fd: int, deadline: float | None = None) -> dict:
 def encode_arg(x: Any) -> Any:
     """A check's argument as plain data; a :class:`llmbook.gpt.GPT` travels as its config and
     weights and is rebuilt on the other side."""
-    from llmbook.gpt import GPT
-
     if isinstance(x, GPT):
         state = {k: encode(v) for k, v in x.state_dict().items()}
         return {"$": "gpt", "config": asdict(x.config), "state": state, "training": x.training}
@@ -111,8 +111,6 @@ def decode_arg(d: Any) -> Any:
     """The inverse of :func:`encode_arg` (runs in the worker)."""
     if type(d) is dict and d.get("$") == "gpt":
         import torch
-
-        from llmbook.gpt import GPT, GPTConfig
 
         with torch.random.fork_rng(devices=[]):
             model = GPT(GPTConfig(**d["config"]))
@@ -163,8 +161,6 @@ def choose_mode(wanted: str) -> str:
 
 
 def _package_dir() -> Path:
-    import llmbook
-
     return Path(llmbook.__file__).resolve().parent
 
 

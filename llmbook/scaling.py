@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmbook.pretrain import MODELS_DIR, NAME
+
 FLOPS_PER_PARAM_TOKEN = 6  # forward 2, backward 4: training FLOPs ~= 6 * N * D
 CHINCHILLA_TOKENS_PER_PARAM = 20
 # An H100 SXM's dense bf16 tensor-core peak (NVIDIA's data sheet gives twice that with 2:4
@@ -111,8 +113,6 @@ REFERENCE_MODELS: tuple[ReferenceModel, ...] = (
 def base_model_card(path: str | Path | None = None) -> dict:
     """The shipped base model's card (``llmbook/data/models/base.json``, written by
     ``python -m llmbook.pretrain``): its size, training set-up and held-out scores."""
-    from llmbook.pretrain import MODELS_DIR, NAME
-
     path = Path(path) if path is not None else MODELS_DIR / f"{NAME}.json"
     if not path.is_file():
         raise FileNotFoundError(f"no model card at {path}: train with `python -m llmbook.pretrain`")

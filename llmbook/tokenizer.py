@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Literal
 
 import regex
 
-from llmbook import bpe
+from llmbook import bpe, corpus
 
 if TYPE_CHECKING:
     import tiktoken
@@ -547,8 +547,6 @@ def gpt4o_encoding() -> tiktoken.Encoding:
 # ---- the shipped bilingual tokenizer ------------------------------------------------------------
 def default_training_text() -> str:
     """What the default tokenizer learns from: the Korean then the English training split."""
-    from llmbook import corpus
-
     return corpus.split("ko")[0] + corpus.split("en")[0]
 
 

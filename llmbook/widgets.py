@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import torch
 
+from llmbook.plotting import probability_bars
+
 
 def temperature_explorer(logits: torch.Tensor, labels: list[str], title: str = "T = {t:.2f}",
                          ylabel: str = ""):  # fmt: skip
     """A slider for the sampling temperature and the next-token distribution it gives."""
     import ipywidgets as w
     import matplotlib.pyplot as plt
-
-    from llmbook.plotting import probability_bars
 
     logits = torch.as_tensor(logits, dtype=torch.float32)
     if logits.dim() != 1 or len(labels) != logits.numel():

@@ -144,25 +144,13 @@ def test_a_sandbox_that_cannot_start_is_a_clear_status(tmp_path, monkeypatch):
     assert "Tell your instructor" in (tmp_path / "g_feedback" / "solved.txt").read_text()
 
 
-def test_the_command_names_the_missing_extra(monkeypatch, capsys):
+def test_the_command_names_the_missing_extra():
     """Without the instructor extra, `llmbook grade` says what to install instead of a traceback."""
+    import subprocess
     import sys
 
-    from llmbook import cli
-
-    monkeypatch.setitem(sys.modules, "nbformat", None)  # import nbformat -> ModuleNotFoundError
-    monkeypatch.delitem(sys.modules, "llmbook.grading", raising=False)
-    assert cli.main(["grade", "nothing.ipynb"]) == 2
-    assert 'pip install "llmbook[instructor]"' in capsys.readouterr().err
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("chapter", [f"{n:02d}" for n in range(1, 10)])
-def test_every_solution_gets_full_points_in_the_sandbox(chapter, tmp_path):
-    """Honest work keeps its points when checks cross the sandbox (models, tensors, dicts)."""
-    (solution,) = (ROOT / "solutions" / "en").glob(f"{chapter}_*.ipynb")
-    submission = tmp_path / f"student_{solution.name}"
-    submission.write_bytes(solution.read_bytes())
-    (row,) = grade([submission], tmp_path / "grades.csv", jobs=1)
-    assert row.status == "graded" and set(row.statuses.values()) == {"passed"}, row.statuses
-    assert row.total == sum(ex.points for ex in exercises_of(chapter))
+    blocked = "import sys; sys.modules['nbformat'] = None; from llmbook.cli import main; "
+    out = subprocess.run([sys.executable, "-c", blocked + "raise SystemExit(main(['grade', 'x.ipynb']))"],
+                         capture_output=True, text=True)  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    assert 'pip install "llmbook[instructor]"' in out.stderr and "nbformat" in out.stderr

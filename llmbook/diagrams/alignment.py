@@ -5,6 +5,7 @@ whose rewards become advantages by comparing each answer with its own group."""
 from __future__ import annotations
 
 from llmbook.diagrams import Diagram, pick
+from llmbook.rlhf import group_advantages
 
 
 def rlhf_pipeline(lang: str = "en") -> Diagram:
@@ -71,8 +72,6 @@ def grpo_group(lang: str = "en", rewards: tuple[float, ...] = (0.9, 0.2, -0.5, 0
     turned into advantages (reward - group mean) / group std with
     :func:`llmbook.rlhf.group_advantages` — above the group's mean is pushed up, below it down."""
     import torch
-
-    from llmbook.rlhf import group_advantages
 
     adv = group_advantages(torch.tensor(rewards), len(rewards)).tolist()
     mean = sum(rewards) / len(rewards)

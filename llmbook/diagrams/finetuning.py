@@ -5,6 +5,7 @@ rows (int8) and by blocks (NF4)."""
 from __future__ import annotations
 
 from llmbook.diagrams import Diagram, pick
+from llmbook.quantize import NF4_LEVELS
 
 
 def classification_head(lang: str = "en") -> Diagram:
@@ -128,8 +129,6 @@ def quantization_blocks(lang: str = "en") -> Diagram:
     d.text(11.6, 4.5, pick(lang, "각 수를 블록의 absmax로 나눈 뒤\n가장 가까운 16개 수준 중 하나로 (4비트)",
                            "each number ÷ its block's absmax,\nthen the nearest of 16 levels (4 bits)"),
            fontsize=8)  # fmt: skip
-    from llmbook.quantize import NF4_LEVELS
-
     x0, x1 = 8.6, 14.6
     d.ax.plot([x0, x1], [2.6, 2.6], color="#555555", linewidth=1)
     for v in NF4_LEVELS.tolist():

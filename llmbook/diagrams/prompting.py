@@ -4,6 +4,7 @@ voting over sampled reasoning paths, and retrieval-augmented generation from que
 from __future__ import annotations
 
 from llmbook.diagrams import Diagram, pick
+from llmbook.prompting import majority_vote
 
 
 def few_shot_anatomy(lang: str = "en") -> Diagram:
@@ -46,8 +47,6 @@ def self_consistency(lang: str = "en", answers: tuple = (14, 14, 12, None, 14, 1
     """Self-consistency: sample N reasoning paths at a temperature, extract each one's answer and
     take the majority (:func:`llmbook.prompting.majority_vote`, which skips paths with no answer)."""
     from collections import Counter
-
-    from llmbook.prompting import majority_vote
 
     winner = majority_vote(list(answers))
     counts = Counter(a for a in answers if a is not None)

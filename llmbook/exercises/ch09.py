@@ -9,6 +9,7 @@ import torch
 
 from llmbook import gpt, prompting, retrieval, wordproblems
 from llmbook.exercises.core import Fail, call, exercise, expect_close, expect_equal
+from llmbook.finetune import format_chat
 
 
 @exercise("09.1", "few_shot", points=2, ko="퓨샷 프롬프트 만들기", en="Build a few-shot prompt")
@@ -73,8 +74,6 @@ def _bm25(fn) -> None:
 
 @exercise("09.5", "chat_template", points=2, ko="채팅 템플릿", en="A chat template")
 def _chat_template(fn) -> None:
-    from llmbook.finetune import format_chat
-
     convs = [[{"role": "user", "content": "Hi"}],
              [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"},
               {"role": "user", "content": "안녕"}]]  # fmt: skip
