@@ -2,8 +2,10 @@
 
 Jupyter Book 1 has one interface language per build, so each language is built on its own (its
 own search index, its own 'previous/next' texts) from the shared ``_config.yml`` and its part of
-``_toc.yml``; both builds share one execution cache. Every page links to its twin through
-``book/templates/twin-link.html``.
+``_toc.yml``; both builds share one execution cache, emptied whenever the package, its shipped
+data and models or the pinned versions change (jupyter-cache alone keys on a notebook's code).
+Every page links to its twin through ``book/templates/twin-link.html``; the launch buttons open
+the notebooks in the repository that ``llmbook.notebooks.REPOSITORY`` names.
 
 The site works offline: MathJax, RequireJS and the widget manager, which Jupyter Book loads from
 CDNs by default, are installed from the npm registry once (``_build/vendor``, like ``.venv`` for
@@ -23,6 +25,7 @@ import argparse
 import copy
 import fcntl
 import fnmatch
+import hashlib
 import json
 import shutil
 import subprocess
@@ -33,6 +36,8 @@ from pathlib import Path
 
 import yaml
 from markdown_it import MarkdownIt
+
+from llmbook.notebooks import REPOSITORY
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from course_map import course_map_figure  # noqa: E402  (book/ is not a package)
@@ -128,6 +133,7 @@ def language_config(config: dict, lang: str, execute: bool = True) -> dict:
     cfg = copy.deepcopy(config)
     cfg["title"] = TITLES[lang]
     cfg["execute"]["cache"] = str(BUILD / ".jupyter_cache")  # shared by both builds
+    cfg["repository"]["url"] = REPOSITORY  # the launch buttons open the notebooks there
     if not execute:
         cfg["execute"]["execute_notebooks"] = "off"
     cfg.setdefault("sphinx", {})["local_extensions"] = {
@@ -175,16 +181,35 @@ def build_language(lang: str, config: dict, toc: dict, build: Path = BUILD,
         "--config", str(work / "_config.yml"), "--toc", str(work / "_toc.yml"),
         "--path-output", str(out), "-W", "-n", "--keep-going",
     ]  # fmt: skip
-    for attempt in (1, 2):
-        if subprocess.run(cmd, cwd=ROOT).returncode == 0:
-            return out / "_build" / "html"
+    if subprocess.run(cmd, cwd=ROOT).returncode != 0:
         # Sphinx would treat the failed pages as up to date next time and publish them as they
-        # are: start this language afresh. Notebooks that did execute come from the shared cache.
+        # are: remove this language's build, so the next one starts afresh.
         shutil.rmtree(out, ignore_errors=True)
-        if attempt == 1:
-            print(f"the {lang} build failed; building it once more (a notebook kernel can hang "
-                  "now and then)", file=sys.stderr, flush=True)  # fmt: skip
-    raise SystemExit(f"the {lang} book failed to build twice: see the warnings above")
+        raise SystemExit(f"the {lang} book failed to build: see the warnings above")
+    return out / "_build" / "html"
+
+
+def cache_key() -> str:
+    """What executed outputs depend on besides a notebook's own code: the package, its shipped
+    data and models, and the pinned versions. jupyter-cache keys on the notebook alone."""
+    digest = hashlib.sha256()
+    files = [*sorted((ROOT / "llmbook").rglob("*")), ROOT / "requirements.txt"]
+    for path in files:
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def fresh_cache(cache: Path = BUILD / ".jupyter_cache") -> None:
+    """Empty the execution cache when the package, its data or the pins changed since it was
+    filled, so no page shows outputs that the current package would not print."""
+    stamp = cache.with_name(cache.name + ".key")
+    key = cache_key()
+    if not stamp.is_file() or stamp.read_text() != key:
+        shutil.rmtree(cache, ignore_errors=True)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(key)
 
 
 def write_landing(site: Path) -> None:
@@ -223,6 +248,8 @@ def main(argv: list[str] | None = None) -> None:
     build = args.build_dir.resolve()
     site = build / "html"
     site.mkdir(parents=True, exist_ok=True)
+    if args.execute:
+        fresh_cache()
     for lang in args.lang:
         html = build_language(lang, config, toc, build, args.execute)
         shutil.rmtree(site / lang, ignore_errors=True)
