@@ -1,6 +1,6 @@
 # The two commands of the README. Each creates the environment it needs (.venv) on first use.
 #   make book   build the site into _build/html (Korean and English)
-#   make test   run the whole test suite, as CI does
+#   make test   run the whole test suite, as CI does (make test-fast: unit tests only)
 # and, for learners, `make lab`: the same environment, then JupyterLab on the chapters.
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +14,7 @@ export LLMBOOK_DEVICE ?= cpu
 # which is what made chapters "hang" past the cell timeout in a loaded book build.
 KERNEL_ENV := --env OMP_WAIT_POLICY PASSIVE
 
-.PHONY: book test env lab browser sandbox clean
+.PHONY: book test test-fast env lab browser sandbox clean
 
 env: $(STAMP)
 
@@ -68,6 +68,13 @@ test: $(STAMP) browser sandbox
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2 --dist loadfile --nbval-lax \
 		--nbval-cell-timeout=300 tests chapters solutions
+
+# The fast lane while you work: ruff and the package's unit tests (no notebooks, browser, venvs,
+# kernels or sandbox); `make test` stays the whole suite, as CI runs it.
+test-fast: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -n 2 -m "not slow" tests --ignore=tests/site --ignore=tests/packaging \
+		--ignore=tests/exercises/redteam
 
 clean:
 	rm -rf _build

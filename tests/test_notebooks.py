@@ -103,6 +103,7 @@ def test_every_page_is_in_the_table_of_contents(path):
 EXERCISES = sorted((ROOT / "exercises").glob("*/*.ipynb"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", EXERCISES, ids=rel)
 def test_unsolved_exercise_fails_every_check_without_crashing(path, monkeypatch):
     from nbclient import NotebookClient

@@ -72,6 +72,7 @@ def test_the_shipped_model_beats_the_ngram_baseline(lang):
     assert card["heldout"][lang]["bits_per_char"] < card["ngram_baseline"][lang]["bits_per_char"]
 
 
+@pytest.mark.slow
 def test_the_command_trains_in_pieces_and_writes_weights_and_card(tmp_path):
     small = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--context-length", "32",
              "--steps", "4", "--batch-size", "4", "--out", str(tmp_path),

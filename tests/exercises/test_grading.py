@@ -13,7 +13,7 @@ from llmbook.cli import main
 from llmbook.exercises import exercises_of, run_check
 from llmbook.grading import Row, grade, notebook_chapter, student_name, summary
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MAX = sum(ex.points for ex in exercises_of("01"))
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from llmbook.grading import grade
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # nbgrader calls alembic: the venv's bin must be on PATH
 
 

@@ -1,7 +1,7 @@
 """Every graded exercise of every chapter: a right answer passes with full points, and each
 plausible wrong answer fails with no points and its targeted hint, in both languages.
 
-The tables live in ``tests/wrong_answers/chNN.py``, one module per chapter, each with
+The tables live in ``tests/exercises/wrong_answers/chNN.py``, one module per chapter, each with
 ``RIGHT = {exercise id: {learner's name: object}}`` and
 ``WRONG = {exercise id: [({learner's name: object}, "a fragment of the English hint"), ...]}``.
 """
@@ -44,7 +44,7 @@ def cases() -> list[tuple[str, int]]:
 def test_every_exercise_has_a_right_and_a_wrong_answer(chapter):
     ids = [ex.id for ex in exercises_of(chapter)]
     t = table(chapter)
-    assert t is not None, f"tests/wrong_answers/ch{chapter}.py is missing"
+    assert t is not None, f"tests/exercises/wrong_answers/ch{chapter}.py is missing"
     assert sorted(t.RIGHT) == ids, f"chapter {chapter}: right answers for {sorted(t.RIGHT)}"
     assert sorted(id for id, wrongs in t.WRONG.items() if wrongs) == ids
 
@@ -53,7 +53,7 @@ def test_every_exercise_has_a_right_and_a_wrong_answer(chapter):
 def test_right_answers_pass(chapter):
     t = table(chapter)
     if t is None:
-        pytest.fail(f"tests/wrong_answers/ch{chapter}.py is missing")
+        pytest.fail(f"tests/exercises/wrong_answers/ch{chapter}.py is missing")
     for id, answer in t.RIGHT.items():
         verdict = run_check(id, answer, "en")
         assert verdict.passed and verdict.points == verdict.max_points, (id, str(verdict))

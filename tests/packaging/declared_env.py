@@ -20,7 +20,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(sysconfig.get_paths()["purelib"])
 DEAD_PROXY = "http://127.0.0.1:9"  # any attempt to reach the network fails at once
 # What a learner's environment holds: llmbook with the extras its chapters use, and a kernel.

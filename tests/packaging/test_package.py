@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from declared_env import LEARNER, chapter_imports, learner_venv, link_site
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 SMOKE = """
 import importlib, json, pathlib, pkgutil, sys

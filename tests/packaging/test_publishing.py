@@ -1,6 +1,6 @@
 """Publishing, tested as far as it runs offline: the GitHub workflows run the README's commands,
 the Binder configuration installs llmbook, and the Colab cell does nothing outside Colab.
-(The launch links of the built pages are checked in tests/test_site.py, which builds the site.)"""
+(The launch links of the built pages are checked in tests/site/test_site.py, which builds the site.)"""
 
 import json
 import os
@@ -15,7 +15,7 @@ from declared_env import LEARNER, chapter_imports, learner_venv
 
 from llmbook.notebooks import COLAB_CELL, REPOSITORY
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 
 

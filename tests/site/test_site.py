@@ -22,7 +22,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "_build" / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 LINK_ATTRS = {"a": "href", "link": "href", "script": "src", "img": "src", "iframe": "src",

@@ -13,7 +13,7 @@ from llmbook import sandbox
 from llmbook.exercises import exercises_of
 from llmbook.grading import grade
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 ALWAYS_EQUAL = """
 class Yes:

@@ -21,7 +21,7 @@ from llmbook.exercises import exercises_of
 from llmbook.grading import grade
 from llmbook.sandbox import bwrap_works
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MARKER = "llmbook-redteam-orphan-7f3a"
 POINTS3 = {ex.id: ex.points for ex in exercises_of("03")}
 

@@ -1,4 +1,4 @@
-"""Chapter 1: right and typical wrong answers for every exercise (see tests/test_wrong_answers.py)."""
+"""Chapter 1: right and typical wrong answers for every exercise (see tests/exercises/test_wrong_answers.py)."""
 
 import math
 

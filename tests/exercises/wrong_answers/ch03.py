@@ -1,4 +1,4 @@
-"""Chapter 3: right and typical wrong answers for every exercise (see tests/test_wrong_answers.py).
+"""Chapter 3: right and typical wrong answers for every exercise (see tests/exercises/test_wrong_answers.py).
 Moved here from tests/test_ch03.py, with the targeted hints."""
 
 from llmbook import bpe

@@ -1,4 +1,4 @@
-"""Chapter 5: right and typical wrong answers for every exercise (see tests/test_wrong_answers.py)."""
+"""Chapter 5: right and typical wrong answers for every exercise (see tests/exercises/test_wrong_answers.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Chapter 8: right and typical wrong answers of every exercise (see tests/test_wrong_answers.py)."""
+"""Chapter 8: right and typical wrong answers of every exercise (see tests/exercises/test_wrong_answers.py)."""
 
 import torch
 import torch.nn.functional as F
