@@ -181,13 +181,15 @@ def _bwrap_prefix(workdir: Path) -> list[str]:
     (where an editable install lives) shows only the package."""
     package = _package_dir()
     repo = package.parent
+    # A private /tmp first: the mounts after it stay visible even where Python, the package or
+    # the working folder live under /tmp (a clone in /tmp, a temporary grading folder).
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--proc", "/proc", "--dev", "/dev"]  # fmt: skip
+            "--proc", "/proc", "--dev", "/dev", "--bind", str(workdir / "tmp"), "/tmp"]  # fmt: skip
     for path in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", *ETC):
         args += ["--ro-bind-try", path, path]
     for root in _python_roots(repo):
         args += ["--ro-bind", str(root), str(root)]
-    args += ["--ro-bind", str(package), str(package), "--bind", str(workdir / "tmp"), "/tmp",
+    args += ["--ro-bind", str(package), str(package),
              "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]  # fmt: skip
     return args
 
