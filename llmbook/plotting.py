@@ -13,6 +13,7 @@ import matplotlib
 from matplotlib import font_manager
 
 FONT_FAMILY = "NanumGothic"
+LATIN_FAMILY = "DejaVu Sans"  # matplotlib's own font: Latin letters, digits, U+2212 and math
 
 
 def korean_font_files() -> list[Path]:
@@ -31,8 +32,9 @@ def use_korean_font() -> bool:
         font_manager.fontManager.addfont(str(f))
     if not files:
         return False
-    matplotlib.rcParams["font.family"] = FONT_FAMILY
-    matplotlib.rcParams["axes.unicode_minus"] = False  # Nanum has no U+2212 minus sign
+    # DejaVu Sans first, Nanum Gothic for what it lacks (Hangul): matplotlib falls back glyph by
+    # glyph. Nanum first would leave math text (log-axis ticks such as 10^-3) without a minus sign.
+    matplotlib.rcParams["font.family"] = [LATIN_FAMILY, FONT_FAMILY]
     return True
 
 

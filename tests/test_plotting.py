@@ -14,7 +14,7 @@ from llmbook.train import History  # noqa: E402
 def test_korean_font_is_registered_and_used():
     assert plotting.korean_font_files(), "koreanize-matplotlib's Nanum fonts are missing"
     assert plotting.use_korean_font()
-    assert matplotlib.rcParams["font.family"][0] == plotting.FONT_FAMILY
+    assert matplotlib.rcParams["font.family"] == [plotting.LATIN_FAMILY, plotting.FONT_FAMILY]
     found = font_manager.findfont(plotting.FONT_FAMILY, fallback_to_default=False)
     assert "Nanum" in found
 
@@ -26,6 +26,18 @@ def test_hangul_draws_without_missing_glyphs(tmp_path):
         warnings.simplefilter("error")  # "Glyph ... missing from font" would raise
         fig.savefig(tmp_path / "ko.png")
     plt.close(fig)
+
+
+def test_log_axis_ticks_draw_their_minus_sign(tmp_path, caplog):
+    """Math text (10^-3 on a log axis) finds U+2212: no "does not have a glyph" and no dummy."""
+    fig, ax = plt.subplots()
+    ax.semilogy([1e-5, 1e-3, 1])
+    ax.set_title("기울기 노름")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig.savefig(tmp_path / "log.png")
+    plt.close(fig)
+    assert "does not have a glyph" not in caplog.text
 
 
 def test_helpers_draw_what_they_are_given():
