@@ -161,15 +161,19 @@ _BLOCK_HINTS = {
 }
 
 
-def _match_variant(
-    got, variants: dict[str, torch.Tensor], hints: dict[str, tuple[str, str]]
-) -> None:
-    """Raise the hint of the typical mistake whose output ``got`` reproduces, if any."""
-    if not isinstance(got, torch.Tensor):
+def _expect_output(got, want: torch.Tensor, variant, hints: dict[str, tuple[str, str]],
+                   what: str) -> None:  # fmt: skip
+    """Pass when ``got`` equals ``want``; otherwise raise the hint of the typical mistake whose
+    output (``variant(mistake)``) ``got`` reproduces, or the plain difference."""
+    if isinstance(got, torch.Tensor) and got.shape == want.shape and torch.allclose(
+            got.double(), want.double(), atol=1e-4):  # fmt: skip
         return
-    for mistake, out in variants.items():
-        if got.shape == out.shape and torch.allclose(got.double(), out.double(), atol=1e-4):
-            raise Fail(*hints[mistake])
+    if isinstance(got, torch.Tensor):
+        for mistake in hints:
+            out = variant(mistake)
+            if got.shape == out.shape and torch.allclose(got.double(), out.double(), atol=1e-4):
+                raise Fail(*hints[mistake])
+    expect_close(got, want, what, atol=1e-4)
 
 
 def _block_weights(model: GPT, i: int) -> dict[str, torch.Tensor]:
@@ -187,14 +191,8 @@ def _block_forward(fn) -> None:
         block = model.blocks[1]
         x = torch.randn(B, T, KEYSTONE.n_embd, generator=torch.Generator().manual_seed(seed))
         got = call(fn, x.clone(), _block_weights(model, 1), KEYSTONE.n_head)
-        want = block(x)
-        if isinstance(got, torch.Tensor) and got.shape == want.shape and torch.allclose(
-                got.double(), want.double(), atol=1e-4):  # fmt: skip
-            continue
-        variants = {m: _block_variant(block, x, m) for m in _BLOCK_HINTS}
-        _match_variant(got, variants, _BLOCK_HINTS)
-        expect_close(got, want, f"block_forward(x of shape {tuple(x.shape)}, weights, n_head=2)",
-                     atol=1e-4)  # fmt: skip
+        _expect_output(got, block(x), lambda m, block=block, x=x: _block_variant(block, x, m),
+                       _BLOCK_HINTS, f"block_forward(x of shape {tuple(x.shape)}, weights, n_head=2)")  # fmt: skip
 
 
 def _gpt_variant(model: GPT, idx: torch.Tensor, mistake: str = "") -> torch.Tensor:
@@ -251,11 +249,5 @@ def _gpt_forward(fn) -> None:
             if "head.weight" in fail.text["en"]:
                 raise Fail(*_UNTIED) from None
             raise
-        want = model(idx)
-        if isinstance(got, torch.Tensor) and got.shape == want.shape and torch.allclose(
-                got.double(), want.double(), atol=1e-4):  # fmt: skip
-            continue
-        variants = {m: _gpt_variant(model, idx, m) for m in _GPT_HINTS}
-        _match_variant(got, variants, _GPT_HINTS)
-        expect_close(got, want, f"gpt_forward(idx of shape {tuple(idx.shape)}, weights, n_head=2)",
-                     atol=1e-4)  # fmt: skip
+        _expect_output(got, model(idx), lambda m, model=model, idx=idx: _gpt_variant(model, idx, m),
+                       _GPT_HINTS, f"gpt_forward(idx of shape {tuple(idx.shape)}, weights, n_head=2)")  # fmt: skip
