@@ -21,7 +21,7 @@ CHAPTERS = [
     (6, 2, {"ko": ("사전 훈련", "기반 모델"), "en": ("Pretraining", "the base model")}),
     (7, 2, {"ko": ("미세 조정", "지시를 따르는 모델"), "en": ("Fine-tuning", "an instruction model")}),
     (8, 2, {"ko": ("RLHF", "보상 모델 · DPO"), "en": ("RLHF", "reward model · DPO")}),
-    (9, 3, {"ko": ("프롬프팅", "생각의 사슬 · RAG"), "en": ("Prompting", "chain of thought · RAG")}),
+    (9, 3, {"ko": ("프롬프팅", "사고의 연쇄 · RAG"), "en": ("Prompting", "chain of thought · RAG")}),
 ]  # fmt: skip
 PHASES = [  # (fill, edge, {lang: name})
     ("#e8f1fb", "#2a6ebb", {"ko": "기초", "en": "foundations"}),
