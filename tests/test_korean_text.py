@@ -174,3 +174,28 @@ def test_korean_markdown_uses_the_glossary_terms(path):
 def test_korean_glossary_uses_its_own_terms():
     text = (ROOT / "chapters" / "ko" / "glossary.md").read_text(encoding="utf-8").split("## 쓰지 않는 말")[0]
     assert not find_variants(text), find_variants(text)
+
+
+def test_korean_strings_in_code_use_the_glossary_terms():
+    """What a Korean page prints or draws (code cells of Korean notebooks, diagram labels, the
+    checks' hints) uses the glossary's terms too."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import llmbook.diagrams
+
+    bad = []
+    for path in KO_MARKDOWN_NOTEBOOKS:
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] == "code":
+                bad += [f"{rel(path)}: {f}" for f in find_variants("".join(cell["source"]))]
+    for info in pkgutil.iter_modules(llmbook.diagrams.__path__):
+        module = importlib.import_module(f"llmbook.diagrams.{info.name}")
+        for name, figure in inspect.getmembers(module, inspect.isfunction):
+            if figure.__module__ == module.__name__ and not name.startswith("_"):
+                labels = "\n".join(figure(lang="ko").labels)
+                bad += [f"diagrams.{info.name}.{name}: {f}" for f in find_variants(labels)]
+    for checks in sorted((ROOT / "llmbook" / "exercises").glob("ch*.py")):
+        bad += [f"{rel(checks)}: {f}" for f in find_variants(checks.read_text(encoding="utf-8"))]
+    assert not bad, "\n".join(bad)
