@@ -155,8 +155,8 @@ def feedback_text(row: Row, chapter: str) -> str:
     ko = row.lang == "ko"
     lines = [f"{row.student} — {chapter}장 연습 문제" if ko else f"{row.student} — chapter {chapter} exercises"]
     if not row.status.startswith("graded"):
-        lines += [f"채점하지 못했습니다: {NOT_GRADED['ko'](row.status)}",
-                  f"Could not grade: {NOT_GRADED['en'](row.status)}", ""]  # fmt: skip
+        advice = not_graded_advice(row.status)
+        lines += [f"채점하지 못했습니다: {advice['ko']}", f"Could not grade: {advice['en']}", ""]
     lines += ["⚠ " + note[row.lang] for note in row.notes]
     for ex in exercises_of(chapter):
         got = row.points.get(ex.id, 0)
@@ -172,29 +172,21 @@ def feedback_text(row: Row, chapter: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _not_graded_ko(status: str) -> str:
+def not_graded_advice(status: str) -> dict[str, str]:
+    """What a student whose notebook could not be graded should do next, in both languages."""
     if status.startswith("malformed"):
-        return ("파일이 올바른 노트북(.ipynb)이 아닙니다. Jupyter나 Colab에서 열리는지 확인하고, 열리지 "
-                "않으면 '파일 > 다운로드 > .ipynb'로 다시 받아 제출하세요.")  # fmt: skip
+        return {"ko": "파일이 올바른 노트북(.ipynb)이 아닙니다. Jupyter나 Colab에서 열리는지 확인하고, 열리지 "
+                      "않으면 '파일 > 다운로드 > .ipynb'로 다시 받아 제출하세요.",
+                "en": "the file is not a valid notebook (.ipynb). Check that it opens in Jupyter or Colab; "
+                      "if not, download it again (File > Download > .ipynb) and resubmit."}  # fmt: skip
     if status == "empty notebook":
-        return "노트북에 코드가 없습니다. 풀이를 작성하고 저장한 뒤 다시 제출하세요."
+        return {"ko": "노트북에 코드가 없습니다. 풀이를 작성하고 저장한 뒤 다시 제출하세요.",
+                "en": "the notebook has no code. Write your answers, save, and resubmit."}  # fmt: skip
     if status.startswith("notebook of another chapter"):
-        return f"다른 장의 노트북입니다 ({status}). 이 과제의 노트북을 제출하세요."
-    return f"채점 환경에서 노트북을 실행하지 못했습니다 ({status}). 강사에게 알려 주세요."
-
-
-def _not_graded_en(status: str) -> str:
-    if status.startswith("malformed"):
-        return ("the file is not a valid notebook (.ipynb). Check that it opens in Jupyter or Colab; "
-                "if not, download it again (File > Download > .ipynb) and resubmit.")  # fmt: skip
-    if status == "empty notebook":
-        return "the notebook has no code. Write your answers, save, and resubmit."
-    if status.startswith("notebook of another chapter"):
-        return f"this is another chapter's notebook ({status}). Submit this assignment's notebook."
-    return f"the grader could not run the notebook ({status}). Tell your instructor."
-
-
-NOT_GRADED = {"ko": _not_graded_ko, "en": _not_graded_en}
+        return {"ko": f"다른 장의 노트북입니다 ({status}). 이 과제의 노트북을 제출하세요.",
+                "en": f"this is another chapter's notebook ({status}). Submit this assignment's notebook."}  # fmt: skip
+    return {"ko": f"채점 환경에서 노트북을 실행하지 못했습니다 ({status}). 강사에게 알려 주세요.",
+            "en": f"the grader could not run the notebook ({status}). Tell your instructor."}  # fmt: skip
 
 
 def summary(rows: list[Row], seconds: float) -> str:
