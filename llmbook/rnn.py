@@ -19,7 +19,7 @@ from llmbook import corpus
 from llmbook.metrics import perplexity
 from llmbook.runtime import seed as seed_everything
 from llmbook.textproc import Vocab
-from llmbook.train import TrainConfig, train
+from llmbook.train import TrainConfig, Windows, train
 
 CELLS = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 
@@ -108,9 +108,9 @@ def main() -> None:
         text, heldout = corpus.split(lang)
         vocab = Vocab(text)
         model = RNNLM(len(vocab), **PRETRAINED_CONFIG)
-        cfg = TrainConfig(steps=PRETRAINED_STEPS, batch_size=32, context_length=64, lr=3e-3,
-                          warmup_steps=50, eval_every=PRETRAINED_STEPS)  # fmt: skip
-        train(model, vocab.encode(text), cfg, progress=False)
+        cfg = TrainConfig(steps=PRETRAINED_STEPS, batch_size=32, lr=3e-3, warmup_steps=50,
+                          eval_every=PRETRAINED_STEPS)  # fmt: skip
+        train(model, Windows(vocab.encode(text), 64), cfg, progress=False)
         torch.save({k: v.half() for k, v in model.state_dict().items()},
                    PRETRAINED / f"lstm_{lang}.pt")  # fmt: skip
         model, _ = pretrained(lang)

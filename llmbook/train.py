@@ -1,12 +1,13 @@
-"""Training a language model on a stream of token ids: batches, AdamW, LR schedule, evaluation.
+"""The training engine: batches, AdamW, LR schedule, evaluation, and the loop built from them.
 
 The loop is the classic one: sample (input, next-token target) windows, minimise cross-entropy
 with AdamW (weight decay only on matrices), warm the learning rate up then decay it on a cosine,
-clip gradients, and evaluate on held-out text now and then. On top of that it accumulates
-gradients over micro-batches, can keep a moving average of the weights (:class:`WeightAverage`),
-uses mixed precision on CUDA (fp32 on CPU), saves checkpoints that resume exactly (model,
-optimizer, weight average, step, RNG and data position), and runs unchanged under ``torchrun``
-with DistributedDataParallel (each process takes its slice of the same global batch).
+clip gradients, and evaluate on held-out text now and then. :func:`train_step` is one optimizer
+step (forward through a loss function, backward, clip, step) that any trainer can call;
+:func:`train` repeats it and adds the parts that own their state: :class:`Precision` (mixed
+precision on CUDA, a disabled scaler elsewhere), :class:`Distributed` (the process's share of a
+batch under ``torchrun``), :class:`WeightAverage` and :class:`Checkpointer` (exact resume: model,
+optimizer, weight average, step, RNG and data position).
 """
 
 from __future__ import annotations
@@ -18,20 +19,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, is_dataclass
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from llmbook.checkpoint import load_checkpoint, save_checkpoint
+from llmbook.engine import Checkpointer, Distributed, Precision
+
+Sampler = Callable[[int, torch.Generator], tuple]
+LossFn = Callable[..., torch.Tensor]
 
 
 @dataclass
 class TrainConfig:
-    """How long and how fast to train. ``steps`` optimizer steps of ``batch_size`` windows."""
+    """How long and how fast to train. ``steps`` optimizer steps of ``batch_size`` windows; the
+    window length is the model's own (``model.config.context_length``, see :class:`Windows`)."""
 
     steps: int = 500
     batch_size: int = 32
-    context_length: int = 64
     lr: float = 3e-3
     min_lr_ratio: float = 0.1  # the cosine decays to lr * min_lr_ratio
     warmup_steps: int = 50
@@ -45,8 +48,7 @@ class TrainConfig:
     ema_decay: float = 0.0  # > 0: evaluate and return a moving average of the weights (see train)
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "context_length", "eval_every", "eval_batches",
-                     "grad_accum"):  # fmt: skip
+        for name in ("steps", "batch_size", "eval_every", "eval_batches", "grad_accum"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig.{name} must be at least 1, got {getattr(self, name)}")
         if not 0 <= self.warmup_steps <= self.steps:
@@ -69,6 +71,8 @@ class History:
     eval_loss: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
 
+
+# ----- data: windows of a token stream ------------------------------------------------------------
 
 def next_token_pairs(ids: Sequence[int], context_length: int) -> list[tuple[list[int], int]]:
     """Every (context, next token) pair a text offers, the context being at most
@@ -98,6 +102,29 @@ def random_batch(
     windows = tokens[starts[:, None] + offsets]
     return windows[:, :-1], windows[:, 1:]
 
+
+def context_length_of(model: torch.nn.Module) -> int:
+    """The window length ``model`` trains on: its ``config.context_length``, the one source."""
+    n = getattr(getattr(model, "config", None), "context_length", None)
+    if n is None:
+        raise ValueError(f"{type(model).__name__} has no config.context_length: train it on "
+                         "Windows(tokens, context_length) instead of a bare token stream")  # fmt: skip
+    return n
+
+
+class Windows:
+    """A sampler of random windows of one token stream: ``windows(batch_size, generator)`` gives
+    inputs ``x`` and targets ``y`` (``x`` shifted by one) of ``context_length`` tokens."""
+
+    def __init__(self, tokens, context_length: int):
+        self.tokens = as_token_tensor(tokens, context_length)
+        self.context_length = context_length
+
+    def __call__(self, batch_size: int, generator: torch.Generator):
+        return random_batch(self.tokens, batch_size, self.context_length, generator)
+
+
+# ----- loss, optimizer, schedule, evaluation ------------------------------------------------------
 
 def lm_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean next-token cross-entropy of ``model(x)`` (logits ``(B, T, V)``) against ``y``."""
@@ -146,40 +173,21 @@ def evaluate(
     return sum(losses) / len(losses)
 
 
-def _world() -> tuple[int, int]:
-    """(rank, world size): (0, 1) unless running under ``torch.distributed``."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def _config_dict(obj) -> dict | None:
-    return asdict(obj) if is_dataclass(obj) else None
-
-
-def _autocast(dev: torch.device, cfg: TrainConfig):
-    """Mixed precision on CUDA (bf16 when the GPU has it, else fp16); nothing on CPU/MPS."""
-    if dev.type != "cuda" or not cfg.amp:
-        return contextlib.nullcontext(), None
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
-    return torch.autocast("cuda", dtype=dtype), scaler
-
-
 class WeightAverage:
     """An exponential moving average of a model's trained weights (Polyak averaging).
 
     With a high learning rate the weights jitter around a good region; their running average sits
     nearer its middle, which on small data beats the last iterate. Each update does
     ``average = decay * average + (1 - decay) * weights``, starting from the initial weights, so
-    the average remembers about the last ``1 / (1 - decay)`` steps.
+    the average remembers about the last ``1 / (1 - decay)`` steps. With ``decay = 0`` the average
+    is the weights themselves, so nothing is stored or swapped.
     """
 
     def __init__(self, model: torch.nn.Module, decay: float):
         if not 0 <= decay < 1:
             raise ValueError(f"the decay of a weight average must be in [0, 1), got {decay}")
         self.decay = decay
-        self.params = {n: p for n, p in model.named_parameters() if p.requires_grad}
+        self.params = {n: p for n, p in model.named_parameters() if p.requires_grad and decay}
         self.average = {n: p.detach().clone() for n, p in self.params.items()}
 
     @torch.no_grad()
@@ -212,6 +220,46 @@ class WeightAverage:
             self.average[n].copy_(t)
 
 
+# ----- one step, and the loop ---------------------------------------------------------------------
+
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn,
+               batch: Sequence, *, lr: float | None = None, grad_clip: float = 1.0,
+               micro_batches: int = 1, precision: Precision | None = None,
+               parallel: Distributed | None = None) -> float:  # fmt: skip
+    """One optimizer step on ``batch``; returns its mean loss.
+
+    ``batch`` is a tuple of parts sliced along their first dimension (tensors or lists: ids,
+    masks, pair indices ...); ``loss_fn(model, *parts)`` returns the mean loss of a slice. The
+    step sets the learning rate (when ``lr`` is given), zeroes the gradients, runs forward and
+    backward on ``micro_batches`` slices (this process's share of each under
+    :class:`Distributed`), clips the gradient norm to ``grad_clip`` (0: no clipping) and steps
+    the optimizer through the precision's scaler.
+    """
+    precision = precision or Precision(next(model.parameters()).device, enabled=False)
+    parallel = parallel or Distributed(model)
+    if lr is not None:
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+    optimizer.zero_grad(set_to_none=True)
+    total = 0.0
+    for micro in range(micro_batches):
+        part = parallel.share(batch, micro, micro_batches)
+        with parallel.sync(micro == micro_batches - 1), precision.autocast():
+            loss = loss_fn(parallel.net, *part) / micro_batches
+        precision.scaler.scale(loss).backward()
+        total += loss.item()
+    precision.scaler.unscale_(optimizer)
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    precision.scaler.step(optimizer)
+    precision.scaler.update()
+    return parallel.mean(total)
+
+
+def _config_dict(obj) -> dict | None:
+    return asdict(obj) if is_dataclass(obj) else None
+
+
 def train(
     model: torch.nn.Module,
     train_tokens,
@@ -223,15 +271,15 @@ def train(
     checkpoint_every: int = 0,
     resume: bool = False,
     stop_at: int | None = None,
-    loss_fn: Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] = lm_loss,
+    loss_fn: LossFn = lm_loss,
 ) -> History:
     """Train ``model`` (returns logits ``(B, T, V)``) on ``train_tokens``; returns the history.
 
-    ``train_tokens`` is a token stream (random windows are cut from it) or a callable
-    ``sample(batch_size, generator) -> (x, y)`` that draws a batch itself (fine-tuning: padded
-    prompt/response pairs with masked labels; classification: texts and class ids), with
-    ``loss_fn(model, x, y)`` (default :func:`lm_loss`) scoring it. Only parameters with
-    ``requires_grad`` are optimized (frozen layers, LoRA).
+    ``train_tokens`` is a token stream (random windows of ``model.config.context_length`` tokens
+    are cut from it) or a sampler ``sample(batch_size, generator) -> (x, y)`` that draws a batch
+    itself (:class:`Windows` of another length; fine-tuning: padded prompt/response pairs with
+    masked labels; classification: texts and class ids), with ``loss_fn(model, x, y)`` (default
+    :func:`lm_loss`) scoring it. Only parameters with ``requires_grad`` are optimized.
 
     ``on_eval(step, eval_loss)`` is called every ``cfg.eval_every`` steps and at the end (e.g. to
     print a sample), with ``eval_loss`` None when there is no held-out text.
@@ -254,114 +302,52 @@ def train(
         raise ValueError("resume=True needs checkpoint=<the file to resume from>")
     if stop_at is not None and not 0 <= stop_at <= cfg.steps:
         raise ValueError(f"stop_at must be between 0 and cfg.steps={cfg.steps}, got {stop_at}")
-    rank, world = _world()
-    per_rank, rest = divmod(cfg.batch_size, cfg.grad_accum * world)
-    if rest or per_rank < 1:
-        raise ValueError(f"batch_size ({cfg.batch_size}) must split evenly into grad_accum "
-                         f"({cfg.grad_accum}) x processes ({world}) micro-batches")  # fmt: skip
+    parallel = Distributed(model)
+    parallel.share_size(cfg.batch_size, cfg.grad_accum)
     dev = params[0].device
-    sample = train_tokens if callable(train_tokens) else None
-    if sample is None:
-        tokens = as_token_tensor(train_tokens, cfg.context_length)
+    sample = train_tokens if callable(train_tokens) else Windows(train_tokens, context_length_of(model))
     gen = torch.Generator().manual_seed(cfg.seed)
     opt = make_optimizer(model, cfg.lr, cfg.weight_decay)
-    autocast, scaler = _autocast(dev, cfg)
+    precision = Precision(dev, cfg.amp)
+    average = WeightAverage(model, cfg.ema_decay)
     hist = History()
-    average = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay else None
-    identity = {
-        "train_config": asdict(cfg),
-        "model_config": _config_dict(getattr(model, "config", None)),
-    }
-    start = 0
-    if resume:
-        state = load_checkpoint(checkpoint, expect=identity)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        gen.set_state(state["data_rng"])
-        torch.set_rng_state(state["torch_rng"])
-        if dev.type == "cuda" and state.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(state["cuda_rng"], dev)
-        if scaler is not None and state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        if average is not None:
-            average.load_state_dict(state["weight_average"])
-        hist.__dict__.update({k: list(v) for k, v in state["history"].items()})
-        start = state["step"]
-
-    def save(step: int) -> None:
-        if checkpoint is None or rank != 0:
-            return
-        save_checkpoint({
-            **identity, "step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
-            "data_rng": gen.get_state(), "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
-            "scaler": scaler.state_dict() if scaler is not None else None,
-            "weight_average": average.state_dict() if average is not None else None,
-            "history": asdict(hist),
-        }, checkpoint)  # fmt: skip
-
-    net = model
-    if world > 1:
-        ids = [dev.index] if dev.type == "cuda" else None
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    identity = {"train_config": asdict(cfg),
+                "model_config": _config_dict(getattr(model, "config", None))}  # fmt: skip
+    parts = {"model": model, "optimizer": opt, "scaler": precision.scaler, "weight_average": average}
+    saver = Checkpointer(checkpoint, checkpoint_every, identity, parts, gen, dev,
+                         writes=parallel.rank == 0)  # fmt: skip
+    start = saver.restore(hist) if resume else 0
     end = cfg.steps if stop_at is None else stop_at
     if end < start:
         raise ValueError(f"{checkpoint} is already at step {start}, past stop_at={stop_at}")
+    window = sample.context_length if isinstance(sample, Windows) else None
     model.train()
-    bar = tqdm(range(start, end), desc="train", disable=not progress or rank != 0,
+    bar = tqdm(range(start, end), desc="train", disable=not progress or parallel.rank != 0,
                mininterval=1.0)  # fmt: skip
     for step in bar:
         lr = lr_at(step, cfg)
-        for group in opt.param_groups:
-            group["lr"] = lr
-        if sample is not None:
-            x, y = sample(cfg.batch_size, gen)  # the global batch
-        else:
-            x, y = random_batch(tokens, cfg.batch_size, cfg.context_length, gen)
-        x, y = x.to(dev), y.to(dev)
-        opt.zero_grad(set_to_none=True)
-        step_loss = 0.0
-        for micro in range(cfg.grad_accum):
-            lo = (micro * world + rank) * per_rank
-            sync = micro == cfg.grad_accum - 1 or world == 1
-            with (contextlib.nullcontext() if sync else net.no_sync()), autocast:
-                loss = loss_fn(net, x[lo : lo + per_rank], y[lo : lo + per_rank]) / cfg.grad_accum
-            (scaler.scale(loss) if scaler is not None else loss).backward()
-            step_loss += loss.item()
-        if world > 1:  # log the loss of the whole global batch, not this process's share
-            total = torch.tensor([step_loss], dtype=torch.float64)
-            dist.all_reduce(total)
-            step_loss = total.item() / world
-        if scaler is not None:
-            scaler.unscale_(opt)
-        if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        if scaler is not None:
-            scaler.step(opt)
-            scaler.update()
-        else:
-            opt.step()
-        if average is not None:
-            average.update()
+        batch = tuple(part.to(dev) for part in sample(cfg.batch_size, gen))  # the global batch
+        loss = train_step(model, opt, loss_fn, batch, lr=lr, grad_clip=cfg.grad_clip,
+                          micro_batches=cfg.grad_accum, precision=precision, parallel=parallel)  # fmt: skip
+        average.update()
         hist.steps.append(step)
-        hist.train_loss.append(step_loss)
+        hist.train_loss.append(loss)
         hist.lr.append(lr)
         if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
-            with average.swapped_in() if average is not None else contextlib.nullcontext():
+            with average.swapped_in():
                 val = None
                 if eval_tokens is not None:
-                    with autocast:
-                        val = evaluate(model, eval_tokens, cfg.context_length, cfg.batch_size,
-                                       cfg.eval_batches, cfg.seed)  # fmt: skip
+                    with precision.autocast():
+                        val = evaluate(model, eval_tokens, window or context_length_of(model),
+                                       cfg.batch_size, cfg.eval_batches, cfg.seed)  # fmt: skip
                     hist.eval_steps.append(step + 1)
                     hist.eval_loss.append(val)
-                    bar.set_postfix(loss=f"{step_loss:.3f}", eval=f"{val:.3f}")
+                    bar.set_postfix(loss=f"{loss:.3f}", eval=f"{val:.3f}")
                 if on_eval is not None:
                     on_eval(step + 1, val)
                     model.train()
-        if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < end:
-            save(step + 1)
-    save(end)
-    if average is not None and end == cfg.steps:
+        saver.after_step(step + 1, end, hist)
+    saver.save(end, hist)
+    if end == cfg.steps:
         average.copy_to_model()
     return hist

@@ -9,8 +9,7 @@ from llmbook.train import TrainConfig, train
 
 TOKENS = torch.arange(16).repeat(40) % 13  # a short periodic text over a 16-token vocabulary
 MODEL = GPTConfig(vocab_size=16, context_length=8, n_layer=1, n_head=2, n_embd=16, dropout=0.1)
-CFG = TrainConfig(steps=10, batch_size=4, context_length=8, lr=1e-2, warmup_steps=2,
-                  eval_every=5, eval_batches=2)  # fmt: skip
+CFG = TrainConfig(steps=10, batch_size=4, lr=1e-2, warmup_steps=2, eval_every=5, eval_batches=2)
 
 
 def fresh(seed: int) -> GPT:

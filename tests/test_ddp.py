@@ -11,8 +11,8 @@ from llmbook.train import TrainConfig, train
 
 TOKENS = torch.arange(16).repeat(30) % 11
 MODEL = GPTConfig(vocab_size=16, context_length=8, n_layer=1, n_head=2, n_embd=16)
-CFG = TrainConfig(steps=4, batch_size=8, grad_accum=2, context_length=8, lr=1e-2, warmup_steps=1,
-                  eval_every=2, eval_batches=2)  # fmt: skip
+CFG = TrainConfig(steps=4, batch_size=8, grad_accum=2, lr=1e-2, warmup_steps=1, eval_every=2,
+                  eval_batches=2)  # fmt: skip
 
 
 def _model() -> GPT:

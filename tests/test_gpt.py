@@ -100,8 +100,7 @@ def test_a_tiny_gpt_learns_to_copy_a_pattern():
 
     model = tiny(3).train()
     tokens = torch.arange(10).repeat(100)
-    hist = train(model, tokens, TrainConfig(steps=150, batch_size=8, context_length=16,
-                                            warmup_steps=5, eval_every=150),
+    hist = train(model, tokens, TrainConfig(steps=150, batch_size=8, warmup_steps=5, eval_every=150),
                  eval_tokens=tokens, progress=False)  # fmt: skip
     assert hist.eval_loss[-1] < 0.2 < hist.train_loss[0]
 

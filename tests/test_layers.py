@@ -17,7 +17,7 @@ LAYERS = [
     ("tokenizer", {"bpe", "tokenizer"}),
     ("model", {"attention", "embedding", "gpt", "architectures", "memory", "ngram", "hmm",
                "word2vec", "lora", "quantize"}),
-    ("training", {"train", "pretrain", "scaling", "rnn", "seq2seq"}),
+    ("training", {"engine", "train", "pretrain", "scaling", "rnn", "seq2seq"}),
     ("adaptation", {"classification", "instructions", "finetune"}),
     ("alignment and prompting", {"rlhf", "prompting", "retrieval"}),
     ("course tooling", {"diagrams", "widgets", "exercises", "notebooks", "sandbox", "grading",

@@ -3,7 +3,7 @@ import torch
 from llmbook import seed
 from llmbook.metrics import perplexity
 from llmbook.rnn import RNNLM, gradient_through_time, log_probs
-from llmbook.train import TrainConfig, train
+from llmbook.train import TrainConfig, Windows, train
 
 
 def test_log_probs_match_one_full_pass_and_carry_state_across_chunks():
@@ -19,8 +19,8 @@ def test_rnn_learns_a_pattern_beyond_a_bigram():
     seed(0)
     ids = [0, 1, 2, 0, 1, 3] * 200
     m = RNNLM(4, "gru", d_embed=8, d_hidden=32)
-    train(m, ids, TrainConfig(steps=120, batch_size=16, context_length=12, lr=1e-2,
-                              warmup_steps=10, eval_every=120), progress=False)  # fmt: skip
+    train(m, Windows(ids, 12), TrainConfig(steps=120, batch_size=16, lr=1e-2, warmup_steps=10,
+                                           eval_every=120), progress=False)  # fmt: skip
     assert perplexity(log_probs(m, ids[:120])) < 1.2  # a bigram model cannot go below 2^(1/3)
 
 

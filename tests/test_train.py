@@ -5,6 +5,7 @@ import torch
 
 from llmbook.train import (
     TrainConfig,
+    Windows,
     evaluate,
     lm_loss,
     lr_at,
@@ -64,10 +65,9 @@ def test_training_lowers_the_held_out_loss_towards_the_true_entropy():
     torch.manual_seed(0)
     model = Bigram(4)
     before = evaluate(model, tokens, context_length=8)
-    cfg = TrainConfig(steps=150, batch_size=8, context_length=8, lr=0.1, warmup_steps=5,
-                      eval_every=50)  # fmt: skip
+    cfg = TrainConfig(steps=150, batch_size=8, lr=0.1, warmup_steps=5, eval_every=50)
     seen = []
-    hist = train(model, tokens, cfg, eval_tokens=tokens, on_eval=lambda s, v: seen.append(s),
+    hist = train(model, Windows(tokens, 8), cfg, eval_tokens=tokens, on_eval=lambda s, v: seen.append(s),
                  progress=False)  # fmt: skip
     assert before > 1.0
     assert hist.eval_loss[-1] < 0.1 < before
@@ -77,7 +77,9 @@ def test_training_lowers_the_held_out_loss_towards_the_true_entropy():
 
 def test_too_short_text_and_bad_config_are_clear_errors():
     with pytest.raises(ValueError, match="too few"):
-        train(Bigram(3), [0, 1, 2], TrainConfig(context_length=8), progress=False)
+        train(Bigram(3), Windows([0, 1, 2], 8), TrainConfig(), progress=False)
+    with pytest.raises(ValueError, match="no config.context_length"):
+        train(Bigram(3), torch.arange(30) % 3, TrainConfig(), progress=False)
     with pytest.raises(ValueError, match="steps"):
         TrainConfig(steps=0)
 
@@ -91,7 +93,7 @@ def _gpt(seed: int = 0):
 
 def test_gradient_accumulation_matches_one_big_batch():
     tokens = torch.arange(16).repeat(30) % 11
-    base = dict(steps=6, batch_size=8, context_length=8, lr=1e-2, warmup_steps=1)
+    base = dict(steps=6, batch_size=8, lr=1e-2, warmup_steps=1)
     whole, pieces = _gpt(), _gpt()
     h1 = train(whole, tokens, TrainConfig(**base), progress=False)
     h4 = train(pieces, tokens, TrainConfig(**base, grad_accum=4), progress=False)
@@ -107,7 +109,7 @@ def test_gradient_accumulation_matches_one_big_batch():
 
 def test_cpu_training_stays_fp32_even_with_amp_on():
     tokens = torch.arange(16).repeat(30) % 11
-    base = dict(steps=3, batch_size=4, context_length=8, warmup_steps=1)
+    base = dict(steps=3, batch_size=4, warmup_steps=1)
     amp, plain = _gpt(), _gpt()
     train(amp, tokens, TrainConfig(**base, amp=True), progress=False)
     train(plain, tokens, TrainConfig(**base, amp=False), progress=False)
@@ -117,7 +119,7 @@ def test_cpu_training_stays_fp32_even_with_amp_on():
 
 def test_weight_average_is_what_evaluation_sees_and_what_training_returns():
     tokens = torch.arange(16).repeat(30) % 11
-    base = dict(steps=8, batch_size=4, context_length=8, lr=1e-2, warmup_steps=1, eval_every=4,
+    base = dict(steps=8, batch_size=4, lr=1e-2, warmup_steps=1, eval_every=4,
                 eval_batches=2)  # fmt: skip
     seen = []  # the weights before every step, then the last ones
 
