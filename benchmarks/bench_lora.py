@@ -24,17 +24,17 @@ import time
 import torch
 
 import llmbook
+from llmbook import store
 from llmbook.lora import add_lora, count_parameters
-from llmbook.pretrain import load_base_model
 from llmbook.quantize import model_bytes, quantize_model
 
 
 def contenders(device) -> dict[str, torch.nn.Module]:
     llmbook.seed(0)
     return {
-        "full fine-tuning": load_base_model(device=device).train(),
-        "LoRA r=8": add_lora(load_base_model(device=device), r=8).train(),
-        "QLoRA r=8 (NF4)": add_lora(quantize_model(load_base_model(device=device), bits=4), r=8).train(),
+        "full fine-tuning": store.load("base", device).train(),
+        "LoRA r=8": add_lora(store.load("base", device), r=8).train(),
+        "QLoRA r=8 (NF4)": add_lora(quantize_model(store.load("base", device), bits=4), r=8).train(),
     }
 
 

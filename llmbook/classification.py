@@ -33,9 +33,7 @@ from torch import nn
 
 from llmbook import corpus
 from llmbook.gpt import GPT
-from llmbook.pretrain import eot_id, load_base_model
-from llmbook.runtime import device as best_device
-from llmbook.runtime import seed as seed_everything
+from llmbook.pretrain import eot_id
 from llmbook.tokenizer import default_encoding
 from llmbook.train import History, TrainConfig, train
 
@@ -253,34 +251,3 @@ def accuracy(model: GPTClassifier, data: LabelledTexts, max_len: int = 64) -> fl
     """Fraction of ``data`` classified correctly."""
     m = confusion_matrix(model, data, max_len)
     return m.diag().sum().item() / m.sum().item()
-
-
-def compare_pretraining(steps: int = 300, lr: float = 2e-3, seed: int = 0,
-                        progress: bool = True) -> dict[str, dict[str, float]]:  # fmt: skip
-    """Held-out accuracy, per language, of the shipped base model fine-tuned (all layers) vs a
-    randomly initialised model of the same shape trained the same way; plus the majority
-    baseline. What pretraining buys, on a longer budget than the chapter's."""
-    base = load_base_model(device=best_device())
-    report = {}
-    for lang in ("ko", "en"):
-        train_set, held = classification_dataset("train", lang), classification_dataset("heldout", lang)
-        report[lang] = {"majority": max(held.labels.count(k) for k in range(len(held.classes))) / len(held)}
-        for name in ("pretrained", "scratch"):
-            seed_everything(seed)
-            model = base if name == "pretrained" else GPT(base.config).to(base.head.weight.device)
-            clf = GPTClassifier(model, len(train_set.classes)).to(base.head.weight.device)
-            train_classifier(clf, train_set, steps=steps, lr=lr, seed=seed, progress=progress)
-            report[lang][name] = accuracy(clf, held)
-    return report
-
-
-if __name__ == "__main__":
-    import argparse
-    import json
-
-    ap = argparse.ArgumentParser(prog="python -m llmbook.classification",
-                                 description="pretrained vs from-scratch classifiers, held-out accuracy")  # fmt: skip
-    ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--lr", type=float, default=2e-3)
-    args = ap.parse_args()
-    print(json.dumps(compare_pretraining(args.steps, args.lr), indent=2))

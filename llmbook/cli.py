@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from llmbook.recipes.build import ARTIFACTS, build
+
 # The instructors' tools need what `pip install "llmbook[instructor]"` brings (nbformat, ...);
 # without it the command still starts and says what to install.
 try:
@@ -55,6 +57,16 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build(args: argparse.Namespace) -> int:
+    shared = [*(["--out", args.out] if args.out else []), *(["--device", args.device] if args.device else []),
+              *(["--seed", str(args.seed)] if args.seed is not None else []), *(["--quiet"] if args.quiet else [])]  # fmt: skip
+    try:
+        return build(args.artifacts, shared, args.steps, args.dry_run, args.inputs)
+    except ValueError as e:
+        print(f"llmbook build: {e}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="llmbook", description=__doc__.replace("``", ""))
     sub = parser.add_subparsers(dest="command", required=True)
@@ -64,10 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--root", default=".", help="the course repository (default: here)")
     p.add_argument("--check", action="store_true", help="only report what is out of date")
-    p.set_defaults(run=_make_exercises)
+    p.set_defaults(run=_make_exercises, instructor=True)
     p = sub.add_parser("words", help="print each chapter's prose size (English words, Korean 어절)")
     p.add_argument("--root", default=".", help="the course repository (default: here)")
-    p.set_defaults(run=_words)
+    p.set_defaults(run=_words, instructor=True)
     p = sub.add_parser(
         "grade",
         help="grade students' exercise notebooks into a CSV",
@@ -82,9 +94,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--memory-mb", type=int, default=4096, help="memory limit per notebook, in MB (default: %(default)d)")
     p.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
                    help="auto: bubblewrap when it works, else none with a warning (default: %(default)s)")  # fmt: skip
-    p.set_defaults(run=_grade)
+    p.set_defaults(run=_grade, instructor=True)
+    p = sub.add_parser(
+        "build",
+        help="rebuild shipped artifacts (corpus, tokenizer, models) in dependency order",
+        description="Run the recipes that make the shipped files, in dependency order: "
+        + " -> ".join(ARTIFACTS) + ". Model recipes write through llmbook.store.",
+    )
+    p.add_argument("artifacts", nargs="+", metavar="ARTIFACT", help=f"all, or some of: {', '.join(ARTIFACTS)}")
+    p.add_argument("--dry-run", action="store_true", help="print the order and each command, run nothing")
+    p.add_argument("--out", help="model folder to write to and read parents from (default: the shipped models)")
+    p.add_argument("--device", help="cpu, cuda, ... (default: the best available)")
+    p.add_argument("--seed", type=int, help="seed of every model recipe (default: each recipe's, 0)")
+    p.add_argument("--steps", type=int, help="optimizer steps of every model recipe (default: the shipped runs')")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--inputs", default="runs/corpus-inputs", help="where the corpus recipe downloads its inputs")
+    p.set_defaults(run=_build, instructor=False)
     args = parser.parse_args(argv)
-    if MISSING is not None:
+    if MISSING is not None and args.instructor:
         print(f"llmbook {args.command} needs the instructors' tools ({MISSING.name} is missing): "
               'pip install "llmbook[instructor]"', file=sys.stderr)  # fmt: skip
         return 2

@@ -1,12 +1,12 @@
 """Prompting a small model: templates, few-shot, chain of thought, self-consistency, constrained
 decoding, and measuring what each one changes.
 
-Everything runs on our own model. :func:`training_examples` mixes word problems
+Everything runs on our own model. The reasoner is trained on a mix of word problems
 (:mod:`llmbook.wordproblems`) answered directly, answered with worked steps after a trigger
 phrase (chain of thought), after one or two solved examples (few-shot), and reading-from-context
-questions (:mod:`llmbook.retrieval`); ``python -m llmbook.prompting train`` fine-tunes the shipped
-base model on it (loss on the answers only, :func:`llmbook.finetune.finetune`) and ships the result as ``llmbook/data/models/reasoner.safetensors`` with a JSON card of
-held-out accuracies (``python -m llmbook.prompting evaluate`` recomputes them).
+questions (:mod:`llmbook.retrieval`); :mod:`llmbook.recipes.reasoner` fine-tunes the shipped base
+model on it (loss on the answers only, :func:`llmbook.finetune.finetune`) and ships the result as
+the store's ``reasoner``, with its held-out accuracies on the card.
 """
 
 from __future__ import annotations
@@ -15,17 +15,14 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
-from pathlib import Path
 
 import torch
 
 from llmbook import wordproblems
 from llmbook.gpt import GPT, generate
-from llmbook.pretrain import MODEL_CONFIG, MODELS_DIR, eot_id, load_base_model
+from llmbook.pretrain import MODEL_CONFIG, eot_id
 from llmbook.tokenizer import default_encoding, default_tokenizer
 from llmbook.wordproblems import Problem
-
-NAME = "reasoner"
 
 # Per language: question prefix, answer prefix, chain-of-thought trigger, final-answer sentence.
 FORMATS = {
@@ -273,18 +270,6 @@ def accuracy(predictions: Sequence[int | None], problems: Sequence[Problem]) -> 
     if len(predictions) != len(problems):
         raise ValueError(f"{len(predictions)} predictions for {len(problems)} problems")
     return sum(a == p.answer for a, p in zip(predictions, problems)) / max(1, len(problems))
-
-
-# ----- the shipped model -------------------------------------------------------------------
-
-
-def model_path() -> Path:
-    return MODELS_DIR / f"{NAME}.safetensors"
-
-
-def load_reasoner(device=None) -> GPT:
-    """The shipped fine-tuned model (fp32, eval mode, on ``device``)."""
-    return load_base_model(model_path(), device=device)
 
 
 def fits(problems: Sequence[Problem], method: str, k: int, context_length: int | None = None) -> bool:

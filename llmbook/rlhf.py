@@ -11,21 +11,17 @@ The pieces, each small enough to read in one sitting:
 - :func:`dpo_train` with :func:`dpo_loss`: the same preference data used directly, no reward
   model, no sampling.
 
-``python -m llmbook.rlhf`` runs the whole pipeline on :mod:`llmbook.preferences` and prints the
-comparison table (SFT vs GRPO vs DPO on held-out prompts); it also writes the trained reward model
-and the results card shipped in ``llmbook/data/models/``.
+The whole pipeline on :mod:`llmbook.preferences` (SFT vs GRPO vs DPO on held-out prompts) is the
+recipe :mod:`llmbook.recipes.rlhf`; its reward model and results ship as the store's ``reward``
+and ``rlhf`` cards.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
-import json
 import random
-import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -36,12 +32,7 @@ from llmbook import finetune, preferences
 from llmbook.finetune import end_id
 from llmbook.gpt import GPT, GPTConfig, generate
 from llmbook.instructions import Instruction
-from llmbook.pretrain import MODELS_DIR, load_base_model, save_model
-from llmbook.runtime import device as best_device
-from llmbook.runtime import seed as seed_everything
 
-REWARD_PATH = MODELS_DIR / "reward.safetensors"
-RESULTS_PATH = MODELS_DIR / "rlhf.json"
 MAX_NEW_TOKENS = 48
 
 
@@ -168,24 +159,6 @@ def _score(rm: RewardModel, prompt_ids, response_ids, grad: bool = False) -> tor
     lengths = torch.tensor([len(p) + len(r) for p, r in zip(prompt_ids, response_ids)], device=dev)
     with torch.set_grad_enabled(grad):
         return rm.reward(ids, lengths)
-
-
-def load_reward_model(path: str | Path = REWARD_PATH, device=None) -> RewardModel:
-    """The shipped reward model (or the one at ``path``), fp32, eval mode."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no reward model at {path}: train one with `python -m llmbook.rlhf`")
-    with safe_open(path, "pt") as f:
-        cfg = GPTConfig(**json.loads(f.metadata()["config"]))
-    rm = RewardModel(cfg)
-    missing, unexpected = rm.load_state_dict({k: v.float() for k, v in load_file(path).items()},
-                                             strict=False)  # fmt: skip
-    if set(missing) - {"head.weight"} or unexpected:
-        raise ValueError(f"{path} is not a reward model: missing {missing}, unexpected {unexpected}")
-    return rm.to(device if device is not None else "cpu").eval()
 
 
 def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
@@ -456,113 +429,3 @@ def format_table(results: dict[str, dict], lang: str = "en") -> str:
         rows.append(f"| {name} | {r['win_rate']:.2f} | {r['true_preference']:+.2f} | "
                     f"{r['reward']:+.2f} | {r['kl']:.2f} | {r['length']:.1f} |")  # fmt: skip
     return "\n".join(rows)
-
-
-def load_results(path: str | Path = RESULTS_PATH) -> dict:
-    """The results card written by ``python -m llmbook.rlhf``: curves, comparison table, samples."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no results at {path}: run `python -m llmbook.rlhf`")
-    return json.loads(path.read_text())
-
-
-# ----- the whole pipeline -------------------------------------------------------------------------
-
-@dataclass
-class PipelineConfig:
-    """Everything ``python -m llmbook.rlhf`` does, with its defaults."""
-
-    sft_steps: int = 150
-    rm_steps: int = 60
-    rl: RLConfig = field(default_factory=RLConfig)
-    dpo_steps: int = 60
-    dpo_beta: float = 0.1
-    eval_samples: int = 2
-    seed: int = 0
-
-
-def sft_model(device=None) -> GPT:
-    """The shipped instruction-tuned model; while it is not there yet, the base model with the
-    chat tokens added (same template, not yet tuned)."""
-    try:
-        return finetune.load_sft_model(device)
-    except FileNotFoundError:
-        return finetune.add_chat_tokens(load_base_model(device=device))
-
-
-def reference_policy(device=None, steps: int = 150, seed: int = 0, progress: bool = True) -> GPT:
-    """The SFT policy of this chapter: the instruction-tuned model, fine-tuned further on the
-    preference prompts with *both* answers of every training pair as demonstrations -- a
-    demonstrator who is right only half of the time, so there is something left to prefer."""
-    seed_everything(seed)
-    model = sft_model(device)
-    demos = [Instruction(x.prompt, "", answer, x.lang, x.task)
-             for lang in preferences.LANGS for x in preferences.preference_pairs(lang, "train")
-             for answer in (x.chosen, x.rejected)]  # fmt: skip
-    finetune.finetune(model, demos, steps=steps, batch_size=16, lr=1e-3, seed=seed,
-                      progress=progress)  # fmt: skip
-    return model.eval()
-
-
-def run_pipeline(cfg: PipelineConfig | None = None, device=None,
-                 progress: bool = True) -> tuple[dict, RewardModel]:  # fmt: skip
-    """Reference policy, reward model, GRPO (with and without the KL penalty), DPO, comparison:
-    the results (curves, table) and the trained reward model."""
-    cfg = cfg or PipelineConfig()
-    import copy
-
-    dev = torch.device(device) if device is not None else best_device()
-    t0 = time.time()
-    ref = reference_policy(dev, cfg.sft_steps, cfg.seed, progress)
-    train = [x for lang in preferences.LANGS for x in preferences.preference_pairs(lang, "train")]
-    held = [x for lang in preferences.LANGS for x in preferences.preference_pairs(lang, "heldout")]
-    seed_everything(cfg.seed)
-    rm = RewardModel.from_gpt(ref)
-    acc0 = pairwise_accuracy(rm, held)
-    rm_hist = train_reward_model(rm, train, cfg.rm_steps, heldout=held, seed=cfg.seed,
-                                 progress=progress)  # fmt: skip
-    lang_of = {p: lang for lang in preferences.LANGS for p in preferences.prompts(lang, "train")}
-    train_prompts = list(lang_of)
-    policies, curves = {"SFT": ref}, {}
-    for name, beta in ((f"GRPO (beta={cfg.rl.beta})", cfg.rl.beta), ("GRPO (beta=0)", 0.0)):
-        seed_everything(cfg.seed)
-        pol = copy.deepcopy(ref)
-        curves[name] = rl_finetune(pol, ref, rm, train_prompts, RLConfig(**{**asdict(cfg.rl), "beta": beta}),
-                                   lang_of, progress)  # fmt: skip
-        policies[name] = pol
-    seed_everything(cfg.seed)
-    dpo = copy.deepcopy(ref)
-    curves["DPO"] = dpo_train(dpo, ref, train, cfg.dpo_steps, beta=cfg.dpo_beta, seed=cfg.seed,
-                              progress=progress)  # fmt: skip
-    policies[f"DPO (beta={cfg.dpo_beta})"] = dpo
-    held_prompts = [(p, lang) for lang in preferences.LANGS for p in preferences.prompts(lang, "heldout")]
-    table = evaluate_policies(policies, ref, rm, held_prompts, cfg.eval_samples, cfg.seed, "SFT")
-    return {
-        "config": asdict(cfg), "device": str(dev), "seconds": time.time() - t0,
-        "reward_model": {"heldout_accuracy_before": acc0, **rm_hist}, "curves": curves,
-        "table": table,
-    }, rm  # fmt: skip
-
-
-def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(prog="python -m llmbook.rlhf", description=__doc__.split("\n")[0])
-    ap.add_argument("--device", default=None, help="cpu, cuda, ... (default: best_device())")
-    ap.add_argument("--out", default=str(MODELS_DIR), help="folder for reward.safetensors and rlhf.json")
-    ap.add_argument("--no-save", action="store_true", help="only print the table")
-    ap.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = ap.parse_args(argv)
-    results, rm = run_pipeline(device=args.device, progress=not args.quiet)
-    print(f"reward model held-out pairwise accuracy: "
-          f"{results['reward_model']['heldout_accuracy_before']:.2f} -> "
-          f"{results['reward_model']['heldout_accuracy'][-1][1]:.2f}")  # fmt: skip
-    print(format_table(results["table"], "en"))
-    print(f"({results['seconds']:.0f} s on {results['device']})")
-    if not args.no_save:
-        out = Path(args.out)
-        save_model(rm, out / REWARD_PATH.name, {"kind": "reward model", "command": "python -m llmbook.rlhf"})
-        (out / RESULTS_PATH.name).write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
-    return results
-
-
-if __name__ == "__main__":
-    main()

@@ -5,21 +5,16 @@ An RNN reads one token at a time and keeps a hidden state, so unlike an n-gram i
 unbounded in principle. In practice the gradient reaching a token k steps back is a product of
 k Jacobians; for a tanh RNN it shrinks geometrically (vanishing gradients), while the LSTM's
 additive cell state lets it flow much further. :func:`gradient_through_time` measures it.
+The shipped character LSTMs (``store.load("lstm_ko")``, ``"lstm_en"``) are built by
+:mod:`llmbook.recipes.rnn`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-
-from llmbook import corpus
-from llmbook.metrics import perplexity
-from llmbook.runtime import seed as seed_everything
-from llmbook.textproc import Vocab
-from llmbook.train import TrainConfig, Windows, train
 
 CELLS = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 
@@ -78,45 +73,3 @@ def gradient_through_time(model: RNNLM, ids: torch.Tensor) -> torch.Tensor:
     loss = F.cross_entropy(model.head(out[:, -1]), y)
     (grad,) = torch.autograd.grad(loss, emb)
     return grad.norm(dim=-1).mean(0).flip(0)
-
-
-PRETRAINED = Path(__file__).parent / "data" / "rnn"
-PRETRAINED_CONFIG = {"cell": "lstm", "d_embed": 64, "d_hidden": 256}
-PRETRAINED_STEPS = 1500
-
-
-def pretrained(lang: str):
-    """(LSTM language model, its character ``Vocab``) for ``lang``, shipped with the package:
-    trained by ``python -m llmbook.rnn`` for 1500 steps of 32 windows of 64 characters on
-    ``corpus.split(lang)[0]``, the same training text as the chapter's n-gram models."""
-    vocab = Vocab(corpus.split(lang)[0])
-    path = PRETRAINED / f"lstm_{lang}.pt"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run `python -m llmbook.rnn` once")
-    model = RNNLM(len(vocab), **PRETRAINED_CONFIG)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict({k: v.float() for k, v in state.items()})
-    return model.eval(), vocab
-
-
-def main() -> None:
-    """``python -m llmbook.rnn``: train and ship (fp16) the character LSTM of each language."""
-    torch.set_num_threads(1)
-    PRETRAINED.mkdir(parents=True, exist_ok=True)
-    for lang in ("en", "ko"):
-        seed_everything(0)
-        text, heldout = corpus.split(lang)
-        vocab = Vocab(text)
-        model = RNNLM(len(vocab), **PRETRAINED_CONFIG)
-        cfg = TrainConfig(steps=PRETRAINED_STEPS, batch_size=32, lr=3e-3, warmup_steps=50,
-                          eval_every=PRETRAINED_STEPS)  # fmt: skip
-        train(model, Windows(vocab.encode(text), 64), cfg, progress=False)
-        torch.save({k: v.half() for k, v in model.state_dict().items()},
-                   PRETRAINED / f"lstm_{lang}.pt")  # fmt: skip
-        model, _ = pretrained(lang)
-        print(lang, "held-out perplexity per character:",
-              round(perplexity(log_probs(model, vocab.encode(heldout))), 3))
-
-
-if __name__ == "__main__":
-    main()

@@ -10,12 +10,8 @@ this turns into hours, days or years. :data:`REFERENCE_MODELS` holds published s
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
-
-from llmbook.pretrain import MODELS_DIR, NAME
 
 FLOPS_PER_PARAM_TOKEN = 6  # forward 2, backward 4: training FLOPs ~= 6 * N * D
 CHINCHILLA_TOKENS_PER_PARAM = 20
@@ -108,21 +104,6 @@ REFERENCE_MODELS: tuple[ReferenceModel, ...] = (
     ReferenceModel("GPT-3", 175_000_000_000, 300e9, True),
     ReferenceModel("Chinchilla", 70_000_000_000, 1.4e12, True),
 )
-
-
-def base_model_card(path: str | Path | None = None) -> dict:
-    """The shipped base model's card (``llmbook/data/models/base.json``, written by
-    ``python -m llmbook.pretrain``): its size, training set-up and held-out scores."""
-    path = Path(path) if path is not None else MODELS_DIR / f"{NAME}.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"no model card at {path}: train with `python -m llmbook.pretrain`")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def base_reference(card: dict | None = None) -> ReferenceModel:
-    """Our shipped base model as a :class:`ReferenceModel`, from its card."""
-    card = base_model_card() if card is None else card
-    return ReferenceModel("llmbook base", int(card["parameters"]), float(card["tokens_seen"]), True)
 
 
 def budget_table(models, peak_flops: float, utilisation: float = 1.0) -> list[dict]:

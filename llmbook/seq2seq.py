@@ -6,13 +6,14 @@ Both models share a bidirectional GRU encoder and a GRU decoder. Without attenti
 whole input must squeeze into it, and accuracy falls with input length. With Bahdanau attention
 (Bahdanau et al., 2015) each decoder step scores every encoder state,
 ``e_j = v . tanh(W s + U h_j)``, and reads their softmax-weighted mean, so long inputs work.
+The shipped pair (``store.load("seq2seq_plain")``, ``"seq2seq_attention"``) is built by
+:mod:`llmbook.recipes.seq2seq`.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -208,38 +209,3 @@ def plot_attention(weights: torch.Tensor, numeral: str, output: str, ax=None):
     ax.set_xticks(range(len(numeral)), list(numeral))
     ax.set_yticks(range(len(output) + 1), [*("␣" if c == " " else c for c in output), "<eos>"])
     return ax
-
-
-PRETRAINED = Path(__file__).parent / "data" / "seq2seq"
-
-
-def pretrained(attention: bool) -> Seq2Seq:
-    """The model shipped with the package (trained by ``python -m llmbook.seq2seq``: 600 steps
-    of 64 numbers with 1-12 digits), so the chapter need not spend minutes training it."""
-    path = PRETRAINED / ("attention.pt" if attention else "plain.pt")
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run `python -m llmbook.seq2seq` once")
-    model = Seq2Seq(attention)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict({k: v.float() for k, v in state.items()})
-    return model.eval()
-
-
-def main() -> None:
-    """``python -m llmbook.seq2seq``: train both models, ship them (fp16) and print accuracy
-    and BLEU by input length."""
-    torch.set_num_threads(1)  # small GRUs: one thread is faster than two contending ones
-    PRETRAINED.mkdir(parents=True, exist_ok=True)
-    lengths = [2, 4, 6, 8, 10, 12]
-    for attention in (False, True):
-        model, losses = train_seq2seq(attention)
-        state = {k: v.half() for k, v in model.state_dict().items()}
-        torch.save(state, PRETRAINED / ("attention.pt" if attention else "plain.pt"))
-        res = evaluate_by_length(pretrained(attention), lengths)
-        print(f"attention={attention} final loss {sum(losses[-50:]) / 50:.3f}")
-        for k, (acc, b) in res.items():
-            print(f"  {k:2d} digits: accuracy {acc:.3f}  BLEU {b:.3f}")
-
-
-if __name__ == "__main__":
-    main()

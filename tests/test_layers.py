@@ -20,6 +20,7 @@ LAYERS = [
     ("training", {"engine", "train", "pretrain", "scaling", "rnn", "seq2seq"}),
     ("adaptation", {"classification", "instructions", "finetune"}),
     ("alignment and prompting", {"rlhf", "prompting", "retrieval"}),
+    ("shipped models", {"store"}),  # builds any shipped model, so above every architecture
     ("course tooling", {"diagrams", "widgets", "exercises", "notebooks", "sandbox", "grading",
                         "cli", "recipes"}),
 ]  # fmt: skip

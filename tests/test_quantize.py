@@ -5,9 +5,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from llmbook import store
 from llmbook.gpt import GPT, GPTConfig
 from llmbook.lora import count_parameters
-from llmbook.pretrain import load_base_model
 from llmbook.quantize import (
     NF4_LEVELS,
     NF4_MAX_HALF_GAP,
@@ -40,7 +40,7 @@ def random_weights():
 
 @pytest.fixture(scope="module")
 def base_weights():
-    model = load_base_model()
+    model = store.load("base")
     return [m.weight.detach() for m in model.modules() if isinstance(m, nn.Linear)]
 
 

@@ -96,7 +96,7 @@ def _pairs():
     return train[::8], held[::12]  # a subset: encoding the texts is most of the time
 
 
-def test_reward_model_training_raises_heldout_accuracy(tmp_path):
+def test_reward_model_training_raises_heldout_accuracy():
     torch.manual_seed(0)
     train, held = _pairs()
     rm = rlhf.RewardModel(TINY)
@@ -106,11 +106,6 @@ def test_reward_model_training_raises_heldout_accuracy(tmp_path):
     after = hist["heldout_accuracy"][-1][1]
     assert before == 0.0 and after >= 0.7
     assert sum(hist["loss"][-10:]) < sum(hist["loss"][:10])
-    rlhf.save_model(rm, tmp_path / "rm.safetensors")
-    back = rlhf.load_reward_model(tmp_path / "rm.safetensors")
-    x = held[0]
-    assert torch.allclose(back.score_texts([x.prompt], [x.chosen]),
-                          rm.half().float().score_texts([x.prompt], [x.chosen]), atol=1e-4)  # fmt: skip
 
 
 def test_dpo_training_widens_the_margin():

@@ -1,6 +1,5 @@
-"""Compute budget: 6·N·D FLOPs, Chinchilla tokens, wall-clock time, reference models, model card."""
+"""Compute budget: 6·N·D FLOPs, Chinchilla tokens, wall-clock time, reference models."""
 
-import json
 import math
 
 import pytest
@@ -90,18 +89,3 @@ def test_budget_table_times_scale_with_throughput():
         assert s["seconds"] == pytest.approx(m.flops / 1e12)
         ratio = scaling.H100_PEAK_FLOPS * scaling.TYPICAL_UTILISATION / 1e12
         assert s["seconds"] / f["seconds"] == pytest.approx(ratio)
-
-
-def test_base_model_card_and_reference(tmp_path):
-    card = scaling.base_model_card()
-    for key in ("parameters", "tokens_seen", "heldout", "model_config", "train_config"):
-        assert key in card
-    ref = scaling.base_reference(card)
-    assert ref.parameters == card["parameters"] and ref.tokens == card["tokens_seen"]
-    tc = card["train_config"]
-    assert card["tokens_seen"] == tc["steps"] * tc["batch_size"] * tc["context_length"]
-    # a card at another path, and a clear error when there is none
-    (tmp_path / "m.json").write_text(json.dumps({"parameters": 10, "tokens_seen": 30}))
-    assert scaling.base_reference(scaling.base_model_card(tmp_path / "m.json")).flops == 1800
-    with pytest.raises(FileNotFoundError, match="llmbook.pretrain"):
-        scaling.base_model_card(tmp_path / "missing.json")
