@@ -150,14 +150,14 @@ def save(name: str, model: nn.Module | None, card: Card, root: str | os.PathLike
     card's path. Each file is replaced atomically."""
     if card.name != name:
         raise ValueError(f"the card is named {card.name!r}, not {name!r}")
-    out = _root(root)
-    out.mkdir(parents=True, exist_ok=True)
     if (model is None) != (card.architecture is None):
         raise ValueError(f"{name!r}: a card with an architecture ships weights, one without does not")
+    if model is not None and type(model) is not ARCHITECTURES[card.architecture]:
+        raise ValueError(f"{name!r}: the card says {card.architecture}, the model is a "
+                         f"{type(model).__name__}")  # fmt: skip
+    out = _root(root)
+    out.mkdir(parents=True, exist_ok=True)
     if model is not None:
-        if type(model) is not ARCHITECTURES[card.architecture]:
-            raise ValueError(f"{name!r}: the card says {card.architecture}, the model is a "
-                             f"{type(model).__name__}")  # fmt: skip
         tied = _tied_names(model)
         state = {k: v.detach().to(torch.float16).contiguous().cpu()
                  for k, v in model.state_dict().items() if k not in tied}  # fmt: skip
