@@ -183,12 +183,13 @@ class MultiHeadAttention(nn.Module):
         :func:`scaled_dot_product_attention` when the weights are wanted or ``fast=False``,
         otherwise PyTorch's fused kernel, which computes the same numbers."""
         T, past = q.shape[2], k.shape[2] - q.shape[2]  # past: positions cached before this call
+        p = self.dropout if self.training else 0.0
+        fused = self.fast and not return_weights
+        if fused and self.causal and past == 0 and T > 1:  # the fused kernel builds the mask itself
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True), None
         mask = None
         if self.causal and T > 1:  # the new queries sit after `past` positions they may all see
             mask = torch.ones(T, past + T, dtype=torch.bool, device=q.device).tril(past)
-        p = self.dropout if self.training else 0.0
-        if return_weights or not self.fast:
+        if not fused:
             return scaled_dot_product_attention(q, k, v, mask, p)
-        if self.causal and past == 0 and T > 1:  # the fused kernel builds the mask itself
-            return F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True), None
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p), None

@@ -133,7 +133,10 @@ def lm_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.T
 
 
 def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW with decoupled weight decay on matrices only (not on biases, norms' gains)."""
+    """AdamW with decoupled weight decay on matrices only (not on biases, norms' gains).
+
+    On CPU and CUDA it is PyTorch's fused AdamW: the same update in one kernel over all tensors,
+    3-4x faster than its loop over tensors (benchmarks/bench_engine.py)."""
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
@@ -141,7 +144,8 @@ def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> to
         {"params": decay, "weight_decay": weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
-    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
+    fused = all(p.device.type in ("cpu", "cuda") for p in params)
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), fused=fused)
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
