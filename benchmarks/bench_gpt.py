@@ -24,7 +24,8 @@ import torch.nn.functional as F
 
 import llmbook
 from llmbook.attention import MultiHeadAttention
-from llmbook.gpt import GPT, GPTConfig, generate
+from llmbook.generation import generate
+from llmbook.gpt import GPT, GPTConfig
 
 CFG = GPTConfig(vocab_size=4096, context_length=512, n_layer=4, n_head=4, n_embd=256)
 BATCH, SEQ = 8, 128

@@ -33,8 +33,7 @@ from torch import nn
 
 from llmbook import corpus
 from llmbook.gpt import GPT
-from llmbook.pretrain import eot_id
-from llmbook.tokenizer import default_encoding
+from llmbook.tokens import default_encoding, eot_id
 from llmbook.train import History, TrainConfig, train
 
 HELDOUT_FRACTION = 0.2

@@ -37,10 +37,11 @@ from llmbook.classification import (  # noqa: F401  (re-exported: fine-tuning's 
     predict,
     train_classifier,
 )
-from llmbook.gpt import GPT, GPTConfig, generate
+from llmbook.generation import generate
+from llmbook.gpt import GPT, GPTConfig
 from llmbook.instructions import LANGS, TASKS, Instruction
-from llmbook.pretrain import eot_id
-from llmbook.tokenizer import BPETokenizer, default_encoding, default_tokenizer
+from llmbook.tokenizer import BPETokenizer
+from llmbook.tokens import default_encoding, default_tokenizer, eot_id
 from llmbook.train import History, TrainConfig, train
 
 IGNORE_INDEX = -100

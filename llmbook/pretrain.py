@@ -19,7 +19,7 @@ import torch
 from llmbook import corpus
 from llmbook.gpt import GPT, GPTConfig
 from llmbook.ngram import NGramLM
-from llmbook.tokenizer import ENDOFTEXT, default_encoding, default_tokenizer
+from llmbook.tokens import default_tokenizer, encode, eot_id
 
 MODEL_CONFIG = GPTConfig(vocab_size=4096, context_length=128, n_layer=4, n_head=6, n_embd=192,
                          dropout=0.15)  # fmt: skip
@@ -27,15 +27,6 @@ KO_REPEAT = 1  # copies of the Korean split (~6x smaller than the English one) p
 MIN_LR_RATIO = 0.25  # the learning rate stays high enough for the weight average to help ...
 EMA_DECAY = 0.999  # ... which averages about the last 1,000 steps (see train.WeightAverage)
 LANGS = ("ko", "en")
-
-
-def encode(text: str) -> list[int]:
-    """Token ids of ``text`` under the shipped tokenizer (tiktoken's fast encoder, same ids)."""
-    return default_encoding().encode_ordinary(text)
-
-
-def eot_id() -> int:
-    return default_tokenizer().special_tokens[ENDOFTEXT]
 
 
 def training_tokens(ko_repeat: int = KO_REPEAT) -> torch.Tensor:

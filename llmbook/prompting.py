@@ -14,14 +14,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from functools import lru_cache
 
 import torch
 
 from llmbook import wordproblems
-from llmbook.gpt import GPT, generate
-from llmbook.pretrain import MODEL_CONFIG, eot_id
-from llmbook.tokenizer import default_encoding, default_tokenizer
+from llmbook.generation import complete
+from llmbook.gpt import GPT
+from llmbook.pretrain import MODEL_CONFIG
+from llmbook.tokens import digit_token_ids, encode
 from llmbook.wordproblems import Problem
 
 # Per language: question prefix, answer prefix, chain-of-thought trigger, final-answer sentence.
@@ -105,81 +105,6 @@ def majority_vote(answers: Sequence[int | None]) -> int | None:
         return None
     best = max(counts.values())
     return next(a for a in answers if a is not None and counts[a] == best)
-
-
-# ----- generation -----------------------------------------------------------------------------
-
-
-def encode(text: str) -> list[int]:
-    """Token ids of ``text`` under the shipped tokenizer (the cached fast encoder)."""
-    return default_encoding().encode_ordinary(text)
-
-
-@lru_cache(maxsize=1)
-def vocab_strings() -> tuple[str, ...]:
-    """The text of every token id of the shipped tokenizer (to find digits, line breaks, ...)."""
-    tok = default_tokenizer()
-    return tuple(tok.decode([i]) for i in range(tok.vocab_size))
-
-
-def digit_token_ids() -> list[int]:
-    """Ids of the tokens made only of digits ("7", "12", "200", ...)."""
-    return [i for i, s in enumerate(vocab_strings()) if re.fullmatch(r"\d+", s)]
-
-
-def _stop_ids() -> list[int]:
-    return [eot_id()] + [i for i, s in enumerate(vocab_strings()) if "\n" in s]
-
-
-@torch.no_grad()
-def complete(model: GPT, prompts: Sequence[str], max_new_tokens: int, temperature: float = 0.0,
-             allowed_ids: Sequence[int] | None = None, generator: torch.Generator | None = None,
-             batch_size: int = 64) -> list[str]:  # fmt: skip
-    """The model's continuation of each prompt, up to the end of the line.
-
-    Greedy at ``temperature=0``, else sampled (``generator`` makes it repeatable). Prompts of
-    equal token length go through the model together, with a KV cache. With ``allowed_ids``
-    (constrained decoding) every other token's logit is set to -inf before choosing, so only
-    those tokens (and the end of text or a bare line break, which stop) can come out."""
-    if isinstance(prompts, str):
-        raise TypeError("prompts must be a list of strings; for one prompt use [prompt]")
-    stops = torch.tensor(_stop_ids())
-    dev = next(model.parameters()).device
-    ctx = model.config.context_length
-    ids = [[eot_id()] + encode(p) for p in prompts]
-    for i, x in enumerate(ids):
-        if len(x) + max_new_tokens > ctx:
-            raise ValueError(f"prompt {i} is {len(x)} tokens: with {max_new_tokens} new tokens it "
-                             f"outgrows the model's context of {ctx}; shorten it")  # fmt: skip
-    allowed = None
-    if allowed_ids is not None:  # plus the end of text and bare line breaks, which stop
-        ends = [i for i in stops.tolist() if i == eot_id() or not vocab_strings()[i].strip()]
-        allowed = torch.tensor(sorted(set(allowed_ids) | set(ends)), dtype=torch.long, device=dev)
-    out: list[str] = [""] * len(prompts)
-    by_len: dict[int, list[int]] = {}
-    for i, x in enumerate(ids):
-        by_len.setdefault(len(x), []).append(i)
-    for rows in by_len.values():
-        for lo in range(0, len(rows), batch_size):
-            chunk = rows[lo : lo + batch_size]
-            idx = torch.tensor([ids[i] for i in chunk], device=dev)
-            gen = generate(model, idx, max_new_tokens, temperature=temperature, generator=generator,
-                           eos_id=stops.tolist(), allowed_ids=allowed)[:, idx.shape[1] :]  # fmt: skip
-            for i, row in zip(chunk, gen.tolist()):
-                out[i] = _cut(row)
-    return out
-
-
-def _cut(row: list[int]) -> str:
-    """Decode generated ids up to the first stop token (end of text or a line break)."""
-    stops = set(_stop_ids())
-    keep = []
-    for t in row:
-        if t in stops:
-            keep.append(t)
-            break
-        keep.append(t)
-    return default_tokenizer().decode(keep).split("\n")[0].replace("<|endoftext|>", "")
 
 
 # ----- evaluation -----------------------------------------------------------------------------

@@ -30,7 +30,8 @@ from tqdm.auto import tqdm
 
 from llmbook import finetune, preferences
 from llmbook.finetune import end_id
-from llmbook.gpt import GPT, GPTConfig, generate
+from llmbook.generation import generate
+from llmbook.gpt import GPT, GPTConfig
 from llmbook.instructions import Instruction
 
 MAX_NEW_TOKENS = 48

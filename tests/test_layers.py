@@ -14,12 +14,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "llmbook"
 LAYERS = [
     ("runtime and data", {"llmbook", "runtime", "plotting", "checkpoint", "metrics", "textproc",
                           "corpus", "data", "wordproblems", "preferences", "source"}),
-    ("tokenizer", {"bpe", "tokenizer"}),
-    ("model", {"attention", "embedding", "gpt", "architectures", "memory", "ngram", "hmm",
+    ("tokenizer", {"bpe", "tokenizer", "openai_encodings", "tokens"}),
+    ("model", {"attention", "embedding", "gpt", "generation", "architectures", "memory", "ngram", "hmm",
                "word2vec", "lora", "quantize"}),
     ("training", {"engine", "train", "pretrain", "scaling", "rnn", "seq2seq"}),
     ("adaptation", {"classification", "instructions", "finetune"}),
-    ("alignment and prompting", {"rlhf", "prompting", "retrieval"}),
+    ("alignment and prompting", {"rlhf", "prompting", "documents", "search", "retrieval"}),
     ("shipped models", {"store"}),  # builds any shipped model, so above every architecture
     ("course tooling", {"diagrams", "widgets", "exercises", "notebooks", "sandbox", "grading",
                         "cli", "recipes"}),

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from llmbook import pretrain, store
+from llmbook import pretrain, store, tokens
 from llmbook.checkpoint import CheckpointError
 from llmbook.recipes import base as base_recipe
 
@@ -43,7 +43,7 @@ def test_the_shipped_model_loads_offline_and_matches_its_card(monkeypatch):
     assert model.num_parameters() == card.parameters and 1e6 < card.parameters < 2e7
     # the card's Korean held-out loss is what the shipped weights give
     ko = pretrain.corpus.split("ko")[1]
-    lp = pretrain.token_log_probs(model, pretrain.encode(ko))
+    lp = pretrain.token_log_probs(model, tokens.encode(ko))
     held = card.evaluation["heldout"]["ko"]
     assert -lp.mean().item() == pytest.approx(held["loss"], abs=1e-4)
     assert held["bits_per_char"] == pytest.approx(-lp.sum().item() / math.log(2) / len(ko), abs=1e-4)

@@ -4,8 +4,8 @@ import re
 
 from llmbook import prompting as P
 from llmbook import wordproblems as W
-from llmbook.pretrain import eot_id
 from llmbook.recipes import reasoner as R
+from llmbook.tokens import eot_id
 
 
 def test_training_examples_mix_styles_and_never_show_test_problems():

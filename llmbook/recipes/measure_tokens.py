@@ -11,11 +11,11 @@ from __future__ import annotations
 import sys
 import time
 
-from llmbook import corpus
+from llmbook import corpus, tokens
 from llmbook import tokenizer as T
 
 
-def main(vocab: int = T.DEFAULT_VOCAB_SIZE) -> None:
+def main(vocab: int = tokens.DEFAULT_VOCAB_SIZE) -> None:
     parts = {
         lang: [corpus.split(lang, source=s) for s in corpus.EXTRA_SOURCES[lang]]
         for lang in corpus.LANGS
@@ -28,7 +28,7 @@ def main(vocab: int = T.DEFAULT_VOCAB_SIZE) -> None:
         f"in {time.time() - start:.0f} s"
     )
     encodings = {
-        "shipped 4096 (ko.txt+en.txt)": T.default_encoding(),
+        "shipped 4096 (ko.txt+en.txt)": tokens.default_encoding(),
         f"retrained {vocab} (new sources)": new.to_tiktoken(),
     }
     for lang in corpus.LANGS:

@@ -14,20 +14,13 @@ import sys
 import time
 from dataclasses import asdict, replace
 
-from llmbook import retrieval, store, wordproblems
+from llmbook import documents, retrieval, store, wordproblems
 from llmbook.finetune import finetune
 from llmbook.gpt import GPT
-from llmbook.pretrain import eot_id
-from llmbook.prompting import (
-    accuracy,
-    encode,
-    few_shot_prompt,
-    fits,
-    predict,
-    target,
-)
+from llmbook.prompting import accuracy, few_shot_prompt, fits, predict, target
 from llmbook.recipes import options
 from llmbook.runtime import seed as seed_everything
+from llmbook.tokens import encode, eot_id
 
 NAME = "reasoner"
 MODULE = "llmbook.recipes.reasoner"
@@ -40,12 +33,12 @@ def training_examples(n: int, seed: int = 0) -> list[tuple[str, str]]:
     problems in both languages, a third answered directly and two thirds with worked steps after
     the trigger phrase (the trigger is in the prompt, so the model never starts reasoning unless
     asked), a quarter of them after 1-2 solved examples of the same style (few-shot), and about one
-    in six a reading-from-context question (:func:`llmbook.retrieval.context_qa_examples`)."""
+    in six a reading-from-context question (:func:`llmbook.documents.context_qa_examples`)."""
     rng = random.Random(seed)
     pools = {
         lang: wordproblems.problems(2 * n, lang, "train", seed=seed) for lang in wordproblems.LANGS
     }
-    reading = retrieval.context_qa_examples(n // 4 + 10, seed=seed)
+    reading = documents.context_qa_examples(n // 4 + 10, seed=seed)
     out, used = [], {lang: 0 for lang in pools}
     for _ in range(n):
         if rng.random() < 1 / 6:

@@ -1,6 +1,6 @@
 """Recipe for the shipped bilingual tokenizer: the default 4,096-token BPE retrained on the
 Korean then English training splits of :mod:`llmbook.corpus`
-(:func:`llmbook.tokenizer.build_default`), written into ``llmbook/data/tokenizer/``.
+(:func:`llmbook.tokens.build_default`), written into ``llmbook/data/tokenizer/``.
 
 ``python -m llmbook.recipes.tokenizer`` (``llmbook build tokenizer``) prints the file's sha256; a
 faithful rebuild gives the shipped file byte for byte.
@@ -8,7 +8,7 @@ faithful rebuild gives the shipped file byte for byte.
 
 from __future__ import annotations
 
-from llmbook.tokenizer import DEFAULT_PATH, build_default
+from llmbook.tokens import DEFAULT_PATH, build_default
 
 
 def main() -> None:
