@@ -1,7 +1,7 @@
 """The batch grader's sandbox: a student's notebook runs in a separate, confined process; the
 checks, their inputs and the reference answers stay in the grader's process.
 
-Grader side, :class:`Session`: starts the worker (``python -m llmbook.sandbox``) inside
+Grader side, :class:`Session`: starts the worker (:mod:`llmbook.sandbox_worker`) inside
 bubblewrap when the machine has it (no network, a private working folder and home, read-only
 system and Python, no view of the course repository or of other processes), with memory, file
 size and wall-clock limits, and kills the whole sandbox at a limit. It sends the notebook's code
@@ -9,114 +9,33 @@ cells, then, per exercise, asks for the learner's names and calls the learner's 
 plain arguments (:mod:`llmbook.exercises.plain`). Only plain data comes back, decoded and
 type-checked here, so nothing the submission does to its own interpreter decides a verdict.
 
-Worker side, :func:`main`: runs the cells with IPython (magics work), then forks one child per
-exercise, so an answer that exits, crashes or runs out of memory loses that exercise only and
-leaves the notebook's state intact for the next. An audit hook refuses writes outside the
-working folder, network use, new processes and signals: with bubblewrap it names the violation
-(the sandbox already prevents it); without it, it is the only guard and native code can get past
-it — :func:`protection` says so.
+The worker's side, and what it guards, is :mod:`llmbook.sandbox_worker`;
+the messages between the two are :mod:`llmbook.sandbox_channel`. :func:`protection` says what
+the sandbox protects on this machine.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import select
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import llmbook
 from llmbook.exercises import core
-from llmbook.exercises.plain import NotPlain, decode, encode
-from llmbook.gpt import GPT, GPTConfig
+from llmbook.exercises.plain import NotPlain, decode
+from llmbook.sandbox_channel import Dead, Late, encode_arg, recv, send
+from llmbook.sandbox_worker import package_dir, python_roots
 
-MAX_MESSAGE = 64 * 1024 * 1024  # bytes; a bigger answer is refused
 FILE_SIZE_MB = 256  # largest file the sandbox may write
 START_TIMEOUT_S = 60.0  # the worker's start (imports) and each exercise's set-up
-HEADER = struct.Struct(">I")
 ETC = ("/etc/fonts", "/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives", "/etc/ssl/certs")
-
-
-# --- messages: length-prefixed JSON over pipes ------------------------------------------------
-
-
-class Dead(Exception):
-    """The other side closed its pipe (the process ended)."""
-
-
-class Late(Exception):
-    """No message before the deadline."""
-
-
-def send(fd: int, message: dict) -> None:
-    """Write one message to ``fd``."""
-    data = json.dumps(message, allow_nan=True).encode()
-    view = memoryview(HEADER.pack(len(data)) + data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _read_exactly(fd: int, n: int, deadline: float | None) -> bytes:
-    chunks, got = [], 0
-    while got < n:
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise Late
-        chunk = os.read(fd, min(n - got, 1 << 20))
-        if not chunk:
-            raise Dead
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
-def recv(fd: int, deadline: float | None = None) -> dict:
-    """Read one message from ``fd`` before ``deadline`` (``time.monotonic()``); :class:`Late`,
-    :class:`Dead`, or :class:`NotPlain` for a malformed or oversized one."""
-    (size,) = HEADER.unpack(_read_exactly(fd, HEADER.size, deadline))
-    if size > MAX_MESSAGE:
-        raise NotPlain("message too big")
-    try:
-        message = json.loads(_read_exactly(fd, size, deadline))
-    except (ValueError, RecursionError):
-        raise NotPlain("malformed message") from None
-    if type(message) is not dict:
-        raise NotPlain("malformed message")
-    return message
-
-
-# --- arguments the checks pass: plain data, or one of our own models --------------------------
-
-
-def encode_arg(x: Any) -> Any:
-    """A check's argument as plain data; a :class:`llmbook.gpt.GPT` travels as its config and
-    weights and is rebuilt on the other side."""
-    if isinstance(x, GPT):
-        state = {k: encode(v) for k, v in x.state_dict().items()}
-        return {"$": "gpt", "config": asdict(x.config), "state": state, "training": x.training}
-    return encode(x)
-
-
-def decode_arg(d: Any) -> Any:
-    """The inverse of :func:`encode_arg` (runs in the worker)."""
-    if type(d) is dict and d.get("$") == "gpt":
-        import torch
-
-        with torch.random.fork_rng(devices=[]):
-            model = GPT(GPTConfig(**d["config"]))
-        model.load_state_dict({k: decode(v) for k, v in d["state"].items()})
-        return model.train(d["training"])
-    return decode(d)
 
 
 # --- what the sandbox protects, per machine ---------------------------------------------------
@@ -160,26 +79,10 @@ def choose_mode(wanted: str) -> str:
     return wanted
 
 
-def _package_dir() -> Path:
-    return Path(llmbook.__file__).resolve().parent
-
-
-def _python_roots(repo: Path) -> list[Path]:
-    """The folders Python and its packages live in, the course repository itself left out
-    (a virtual environment inside it is kept)."""
-    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).absolute(), Path(sys.prefix).resolve()}
-    roots |= {Path(p).resolve() for p in sys.path if p and Path(p).is_dir()}
-    kept: list[Path] = []
-    for root in sorted(roots):  # parents sort first: a folder inside a kept one is already there
-        if not (repo.is_relative_to(root) or any(root.is_relative_to(k) for k in kept)):
-            kept.append(root)
-    return kept
-
-
 def _bwrap_prefix(workdir: Path) -> list[str]:
     """bubblewrap's arguments: everything read-only but ``workdir``; the course repository
     (where an editable install lives) shows only the package."""
-    package = _package_dir()
+    package = package_dir()
     repo = package.parent
     # A private /tmp first: the mounts after it stay visible even where Python, the package or
     # the working folder live under /tmp (a clone in /tmp, a temporary grading folder).
@@ -187,7 +90,7 @@ def _bwrap_prefix(workdir: Path) -> list[str]:
             "--proc", "/proc", "--dev", "/dev", "--bind", str(workdir / "tmp"), "/tmp"]  # fmt: skip
     for path in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", *ETC):
         args += ["--ro-bind-try", path, path]
-    for root in _python_roots(repo):
+    for root in python_roots(repo):
         args += ["--ro-bind", str(root), str(root)]
     args += ["--ro-bind", str(package), str(package),
              "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]  # fmt: skip
@@ -240,7 +143,7 @@ class Session:
                "LLMBOOK_STRICT_CHECKS": "0", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1",
                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1"}  # fmt: skip
         prefix = _bwrap_prefix(self.workdir) if self.mode == "bwrap" else []
-        cmd = [*prefix, sys.executable, "-m", "llmbook.sandbox", str(self.workdir)]
+        cmd = [*prefix, sys.executable, "-m", "llmbook.sandbox_worker", str(self.workdir)]
         self.proc = subprocess.Popen(cmd, stdin=req_r, stdout=res_w, stderr=subprocess.DEVNULL, env=env,
                                      cwd=self.workdir, preexec_fn=limits, start_new_session=True)  # fmt: skip
         os.close(req_r)
@@ -396,157 +299,3 @@ def _crashed(name: str) -> core.Fail:
                      "crashed")  # fmt: skip
 
 
-# --- the worker's side (runs inside the sandbox) ----------------------------------------------
-
-WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-PATH_EVENTS = {"os.remove": (0,), "os.rmdir": (0,), "os.rename": (0, 1), "os.replace": (0, 1),
-               "os.chmod": (0,), "os.chown": (0,), "os.mkdir": (0,), "os.link": (1,),
-               "os.symlink": (1,), "os.truncate": (0,), "os.utime": (0,), "shutil.rmtree": (0,),
-               "os.chflags": (0,), "os.setxattr": (0,), "os.removexattr": (0,)}  # fmt: skip
-DENIED = {"socket.connect": "network", "socket.bind": "network", "socket.sendto": "network",
-          "subprocess.Popen": "starting a process", "os.system": "starting a process",
-          "os.exec": "starting a process", "os.posix_spawn": "starting a process",
-          "os.spawn": "starting a process", "os.fork": "starting a process",
-          "os.forkpty": "starting a process", "os.kill": "signalling a process",
-          "os.killpg": "signalling a process", "signal.pthread_kill": "signalling a process"}  # fmt: skip
-
-
-class Guard:
-    """An audit hook: refuses (``PermissionError``) and records what a submission may not do."""
-
-    def __init__(self, root: Path, hidden: Path | None):
-        self.root = os.path.realpath(root)
-        self.hidden = hidden
-        visible = [_package_dir(), *(_python_roots(hidden) if hidden else [])]
-        self.visible = tuple(str(p) + os.sep for p in visible)
-        self.on = False
-        self.blocked: list[str] = []
-
-    def _outside(self, path: Any) -> bool:
-        if isinstance(path, int):
-            return False
-        real = os.path.realpath(os.fsdecode(path))
-        return not (real == self.root or real.startswith(self.root + os.sep) or real == os.devnull)
-
-    def _hidden(self, path: Any) -> bool:
-        if self.hidden is None or isinstance(path, int):
-            return False
-        real = os.path.realpath(os.fsdecode(path))
-        inside = real.startswith(str(self.hidden) + os.sep)
-        return inside and not (real + os.sep).startswith(self.visible)
-
-    def __call__(self, event: str, args: tuple) -> None:
-        if not self.on:
-            return
-        why = None
-        if event == "open" and args:
-            path, mode, flags = (tuple(args) + (None, None))[:3]
-            writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
-                isinstance(flags, int) and flags & WRITE_FLAGS
-            )
-            if writes and self._outside(path):
-                why = f"writing {os.fsdecode(path)}"
-            elif self._hidden(path):
-                why = f"reading the course's files ({os.fsdecode(path)})"
-        elif event in PATH_EVENTS:
-            for i in PATH_EVENTS[event]:
-                if i < len(args) and self._outside(args[i]):
-                    why = f"{event} {os.fsdecode(args[i])}"
-        elif event in DENIED:
-            why = DENIED[event]
-        if why:
-            self.blocked.append(why)
-            raise PermissionError(f"llmbook sandbox: {why} is not allowed")
-
-
-def _describe(namespace: dict, name: str) -> dict:
-    if name not in namespace:
-        return {"kind": "missing"}
-    value = namespace[name]
-    if value is None or value is Ellipsis:
-        return {"kind": "unset"}
-    if callable(value):
-        return {"kind": "callable"}
-    try:
-        return {"kind": "value", "value": encode(value)}
-    except Exception as e:  # not plain data, or a value whose methods raise
-        return {"kind": "unreadable", "type": str(e) if isinstance(e, NotPlain) else type(value).__name__}
-
-
-def _serve_exercise(namespace: dict, names: list, guard: Guard, req: int, res: int) -> None:
-    """In a forked child: describe ``names``, then answer calls until "end"."""
-    send(res, {"names": {n: _describe(namespace, n) for n in names if isinstance(n, str)}})
-    while True:
-        msg = recv(req)
-        if msg.get("op") != "call":
-            os._exit(0)
-        guard.blocked.clear()
-        try:
-            fn, args = namespace.get(msg["name"]), [decode_arg(a) for a in msg["args"]]
-            got = fn(*args)
-        except BaseException as e:  # everything, sys.exit() included, becomes a reply
-            reply = {"raised": [type(e).__name__, _text(e)]}
-        else:
-            try:
-                reply = {"ok": encode(got)}
-            except Exception as e:
-                reply = {"unreadable": str(e) if isinstance(e, NotPlain) else type(got).__name__}
-        if guard.blocked:
-            reply = {"violation": guard.blocked[0]}
-        send(res, reply)
-
-
-def _text(e: BaseException) -> str:
-    try:
-        return str(e)[:300]
-    except BaseException:
-        return ""
-
-
-def main(argv: list[str]) -> None:
-    """The worker: run the cells it is sent, then serve one forked child per exercise."""
-    req, res = os.dup(0), os.dup(1)
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    import numpy  # noqa: F401  (imported before the guard: they load native libraries)
-    import torch
-    from IPython.core.interactiveshell import InteractiveShell
-
-    torch.set_num_threads(1)
-    shell = InteractiveShell.instance(history_length=0)
-    shell.history_manager.enabled = False
-    package = _package_dir()
-    hidden = package.parent if (package.parent / "pyproject.toml").exists() else None
-    guard = Guard(Path(argv[0]), hidden)
-    sys.addaudithook(guard)
-    send(res, {"ready": True})
-    msg = recv(req)
-    skip = set(msg.get("skip", []))
-    guard.on = True
-    for i, source in enumerate(msg.get("cells", [])):
-        if i in skip:
-            continue
-        send(res, {"cell": i})
-        guard.blocked.clear()
-        shell.run_cell(source, store_history=False)
-        send(res, {"done": i, "blocked": guard.blocked[:5]})
-    send(res, {"ran": True})
-    while True:
-        msg = recv(req)
-        if msg.get("op") != "begin":
-            continue
-        guard.on = False  # the worker's own fork; the learner's code may not fork
-        pid = os.fork()
-        guard.on = True
-        if pid == 0:
-            try:
-                _serve_exercise(shell.user_ns, list(msg.get("names", [])), guard, req, res)
-            finally:
-                os._exit(0)
-        _, status = os.waitpid(pid, 0)
-        send(res, {"ended": status})
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

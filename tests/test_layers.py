@@ -21,8 +21,8 @@ LAYERS = [
     ("adaptation", {"classification", "instructions", "finetune"}),
     ("alignment and prompting", {"rlhf", "prompting", "documents", "search", "retrieval"}),
     ("shipped models", {"store"}),  # builds any shipped model, so above every architecture
-    ("course tooling", {"diagrams", "widgets", "exercises", "notebooks", "sandbox", "grading",
-                        "cli", "recipes"}),
+    ("course tooling", {"diagrams", "widgets", "exercises", "notebooks", "sandbox", "sandbox_channel",
+                        "sandbox_worker", "grading", "cli", "recipes"}),
 ]  # fmt: skip
 
 
