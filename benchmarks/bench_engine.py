@@ -5,7 +5,9 @@ Each contender trains the same architecture (GPT-2 blocks, tied embeddings, drop
 same batch, with its own usual optimizer: ours through :func:`llmbook.train.train_step` and
 :func:`llmbook.train.make_optimizer`, nanoGPT through its ``configure_optimizers``, transformers
 with ``torch.optim.AdamW``. The models take turns round by round (the order rotates) and each
-reports the median over rounds, so a machine busy with other work slows all of them alike.
+reports the median over rounds of its wall-clock time and of the CPU time of this process (all
+its threads), so a machine busy with other work slows all of them alike; the CPU time is the
+steadier of the two there, since waiting for a core does not count.
 
 nanoGPT is not a dependency and is never shipped: pass the path of its ``model.py`` (from a clone
 of github.com/karpathy/nanoGPT) with ``--nanogpt`` or ``NANOGPT_MODEL``; without it that column
@@ -20,6 +22,7 @@ import contextlib
 import importlib.util
 import io
 import os
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -120,8 +123,14 @@ def contenders(cfg: GPTConfig, nanogpt_path: str | None) -> dict[str, Step]:
     return steps
 
 
-def bench(setup: Setup, nanogpt_path: str | None, rounds: int, steps: int) -> dict[str, float]:
-    """Median milliseconds per step of every contender, measured in interleaved rounds."""
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bench(setup: Setup, nanogpt_path: str | None, rounds: int,
+          steps: int) -> dict[str, tuple[float, float]]:  # fmt: skip
+    """Median (wall, CPU) milliseconds per step of every contender, in interleaved rounds."""
     cfg = setup.config
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, cfg.vocab_size, (setup.batch_size, cfg.context_length), generator=g)
@@ -130,24 +139,26 @@ def bench(setup: Setup, nanogpt_path: str | None, rounds: int, steps: int) -> di
     for step in runs.values():  # warm-up: first-call allocations, optimizer state
         step(x, y)
         step(x, y)
-    times: dict[str, list[float]] = {name: [] for name in runs}
+    wall: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     names = list(runs)
     for r in range(rounds):
         for name in names[r % len(names):] + names[: r % len(names)]:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu_seconds()
             for _ in range(steps):
                 runs[name](x, y)
-            times[name].append((time.perf_counter() - t0) / steps * 1000)
-    return {name: statistics.median(t) for name, t in times.items()}
+            wall[name].append((time.perf_counter() - t0) / steps * 1000)
+            cpu[name].append((_cpu_seconds() - c0) / steps * 1000)
+    return {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in runs}
 
 
-def report(setup: Setup, ms: dict[str, float]) -> None:
-    ours_ms = ms["llmbook GPT + engine"]
+def report(setup: Setup, ms: dict[str, tuple[float, float]]) -> None:
+    wall, cpu = ms["llmbook GPT + engine"]
     print(f"\nconfig {setup.name}, fp32, {torch.get_num_threads()} threads")
-    print(f"{'':32} {'ms/step':>9} {'ours is x faster':>17}")
-    for name, t in ms.items():
-        ratio = "" if t is ours_ms else f"{t / ours_ms:.2f}x"
-        print(f"{name:32} {t:9.1f} {ratio:>17}")
+    print(f"{'ms per step':32} {'wall':>8} {'CPU':>8}   ours is x faster (wall, CPU)")
+    for name, (w, c) in ms.items():
+        ratio = "" if name == "llmbook GPT + engine" else f"{w / wall:.2f}x, {c / cpu:.2f}x"
+        print(f"{name:32} {w:8.1f} {c:8.1f}   {ratio}")
 
 
 def main() -> None:

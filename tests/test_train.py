@@ -13,6 +13,7 @@ from llmbook.train import (
     next_token_pairs,
     random_batch,
     train,
+    train_step,
 )
 
 
@@ -143,3 +144,40 @@ def test_weight_average_is_what_evaluation_sees_and_what_training_returns():
     assert hist.eval_loss[-1] == pytest.approx(evaluate(averaged, tokens, 8, 4, 2), abs=1e-6)
     with pytest.raises(ValueError, match="ema_decay"):
         TrainConfig(ema_decay=1.0)
+
+
+def test_train_step_is_one_written_out_optimizer_step():
+    tokens = torch.arange(16).repeat(30) % 11
+    x, y = random_batch(tokens, 8, 8, torch.Generator().manual_seed(0))
+    ours, ref = _gpt(), _gpt()
+    opt, ref_opt = make_optimizer(ours, 1.0, 0.1), make_optimizer(ref, 1.0, 0.1)
+    loss = train_step(ours, opt, lm_loss, (x, y), lr=0.01, grad_clip=0.5)
+    for group in ref_opt.param_groups:  # the same step written out
+        group["lr"] = 0.01
+    ref_opt.zero_grad(set_to_none=True)
+    ref_loss = lm_loss(ref, x, y)
+    ref_loss.backward()
+    torch.nn.utils.clip_grad_norm_(ref.parameters(), 0.5)
+    ref_opt.step()
+    assert loss == ref_loss.item()
+    for a, b in zip(ours.parameters(), ref.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_train_step_takes_any_sliceable_batch_in_micro_batches():
+    # what the reward model, GRPO and DPO loops pass: lists of examples, scored by their own loss
+    pairs = [(i % 5, (i * 3) % 7) for i in range(8)]
+
+    def pair_loss(model, batch):
+        x = torch.tensor([[a, b] for a, b in batch], dtype=torch.float32)
+        return model(x).square().mean()
+
+    whole, pieces = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    pieces.load_state_dict(whole.state_dict())
+    opt_w = torch.optim.SGD(whole.parameters(), lr=0.01)
+    opt_p = torch.optim.SGD(pieces.parameters(), lr=0.01)
+    lw = train_step(whole, opt_w, pair_loss, (pairs,), grad_clip=0)
+    lp = train_step(pieces, opt_p, pair_loss, (pairs,), grad_clip=0, micro_batches=4)
+    assert lp == pytest.approx(lw, rel=1e-6)
+    for a, b in zip(whole.parameters(), pieces.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
