@@ -1,10 +1,11 @@
-"""Prompting a small model: templates, few-shot, chain of thought, self-consistency, constrained
-decoding, and measuring what each one changes.
+"""Prompting a small model: templates, few-shot, chain of thought, self-consistency, and
+measuring what each one changes (the completions themselves, constrained decoding included, come
+from :func:`llmbook.generation.complete`).
 
 Everything runs on our own model. The reasoner is trained on a mix of word problems
 (:mod:`llmbook.wordproblems`) answered directly, answered with worked steps after a trigger
 phrase (chain of thought), after one or two solved examples (few-shot), and reading-from-context
-questions (:mod:`llmbook.retrieval`); :mod:`llmbook.recipes.reasoner` fine-tunes the shipped base
+questions (:mod:`llmbook.documents`); :mod:`llmbook.recipes.reasoner` fine-tunes the shipped base
 model on it (loss on the answers only, :func:`llmbook.finetune.finetune`) and ships the result as
 the store's ``reasoner``, with its held-out accuracies on the card.
 """
