@@ -160,15 +160,21 @@ class GPT(nn.Module):
         """An empty KV cache, one :class:`~llmbook.attention.KVCache` per block."""
         return [KVCache() for _ in self.blocks]
 
-    def forward(self, idx: torch.Tensor, cache: list[KVCache] | None = None) -> torch.Tensor:
-        """Logits for every position. With ``cache`` (from :meth:`new_cache`), ``idx`` holds only
-        the tokens after the cached ones and the cache is extended with them."""
+    def hidden_states(self, idx: torch.Tensor, cache: list[KVCache] | None = None) -> torch.Tensor:
+        """The trunk: every position's final hidden state ``(batch, time, n_embd)``, what the head
+        turns into logits and what other heads read (a classifier, a reward model, embeddings).
+        With ``cache`` (from :meth:`new_cache`), ``idx`` holds only the tokens after the cached
+        ones and the cache is extended with them."""
         _check_ids(idx)
         past = cache[0].length if cache else 0  # positions already in the cache
         x = self.drop(self.embed(idx, start=past))  # token + position embeddings
         for i, block in enumerate(self.blocks):
             x = block(x, cache[i] if cache else None)
-        return self.head(self.ln_f(x))  # final LayerNorm, then the (tied) output layer
+        return self.ln_f(x)  # the final LayerNorm
+
+    def forward(self, idx: torch.Tensor, cache: list[KVCache] | None = None) -> torch.Tensor:
+        """Logits for every position: the (tied) output layer on :meth:`hidden_states`."""
+        return self.head(self.hidden_states(idx, cache))
 
     @torch.no_grad()
     def attention_weights(self, idx: torch.Tensor) -> list[torch.Tensor]:

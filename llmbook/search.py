@@ -123,10 +123,7 @@ def embed(model: GPT, texts: Sequence[str], batch_size: int = 32) -> torch.Tenso
         for i, x in enumerate(chunk):  # right padding: a causal model's real positions never see it
             idx[i, : len(x)] = torch.tensor(x)
             keep[i, : len(x)] = 1.0
-        x = model.embed(idx.to(dev))
-        for block in model.blocks:
-            x = block(x)
-        h = model.ln_f(x).float().cpu()
+        h = model.hidden_states(idx.to(dev)).float().cpu()
         out[lo : lo + len(chunk)] = (h * keep).sum(1) / keep.sum(1)
     model.train(was_training)
     return torch.nn.functional.normalize(out, dim=-1)
