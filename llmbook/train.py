@@ -4,10 +4,16 @@ The loop is the classic one: sample (input, next-token target) windows, minimise
 with AdamW (weight decay only on matrices), warm the learning rate up then decay it on a cosine,
 clip gradients, and evaluate on held-out text now and then. :func:`train_step` is one optimizer
 step (forward through a loss function, backward, clip, step) that any trainer can call;
-:func:`train` repeats it and adds the parts that own their state: :class:`Precision` (mixed
-precision on CUDA, a disabled scaler elsewhere), :class:`Distributed` (the process's share of a
-batch under ``torchrun``), :class:`WeightAverage` and :class:`Checkpointer` (exact resume: model,
-optimizer, weight average, step, RNG and data position).
+:func:`train` repeats it and adds the parts that own their state: :class:`WeightAverage` here,
+and from :mod:`llmbook.engine` :class:`~llmbook.engine.Precision` (mixed precision on CUDA, a
+disabled scaler elsewhere), :class:`~llmbook.engine.Distributed` (the process's share of a batch
+under ``torchrun``) and :class:`~llmbook.engine.Checkpointer` (exact resume: model, optimizer,
+weight average, step, RNG and data position).
+
+Another loop (a reward model, GRPO, DPO) gets the same step by calling :func:`train_step` with
+its own loss: ``train_step(model, make_optimizer(model, lr, 0.0), loss_fn, batch, lr=lr_at(step,
+cfg))``, where ``batch`` is a tuple of sliceable parts and ``loss_fn(model, *parts)`` their mean
+loss.
 """
 
 from __future__ import annotations
