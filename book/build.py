@@ -12,7 +12,9 @@ CDNs by default, are installed from the npm registry once (``_build/vendor``, li
 Python packages) and served from the site's own ``_vendor/`` folder; Korean search uses
 ``book/korean_search.py``. ``book/page_scripts.py`` keeps each inline script once per page and
 ``book/widget-setup.js`` lets the widget manager find its files and MathJax 3. The landing page is
-``index.md`` in ``book/landing.html``, with the course map drawn by ``book/course_map.py``.
+``index.md`` in ``book/landing.html``, with the course map drawn by ``book/course_map.py``. The
+playground's files (``_playground/``: the shipped models, the tokenizer and the page's code, see
+:mod:`llmbook.playground`) are exported into the site whenever the models or that code change.
 
 Usage: ``python book/build.py`` (from anywhere; ``--lang ko`` builds one language,
 ``--no-execute`` renders notebooks without running them, ``--build-dir DIR`` builds into
@@ -27,6 +29,7 @@ import fcntl
 import fnmatch
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -37,6 +40,7 @@ from pathlib import Path
 import yaml
 from markdown_it import MarkdownIt
 
+from llmbook import playground
 from llmbook.notebooks import REPOSITORY
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -181,7 +185,9 @@ def build_language(lang: str, config: dict, toc: dict, build: Path = BUILD,
         "--config", str(work / "_config.yml"), "--toc", str(work / "_toc.yml"),
         "--path-output", str(out), "-W", "-n", "--keep-going",
     ]  # fmt: skip
-    if subprocess.run(cmd, cwd=ROOT).returncode != 0:
+    # The chapters' playground cells show the browser version (a frame) when this is set.
+    env = {**os.environ, playground.SITE_ENV: "1"}
+    if subprocess.run(cmd, cwd=ROOT, env=env).returncode != 0:
         # Sphinx would treat the failed pages as up to date next time and publish them as they
         # are: remove this language's build, so the next one starts afresh.
         shutil.rmtree(out, ignore_errors=True)
@@ -210,6 +216,19 @@ def fresh_cache(cache: Path = BUILD / ".jupyter_cache") -> None:
         shutil.rmtree(cache, ignore_errors=True)
         stamp.parent.mkdir(parents=True, exist_ok=True)
         stamp.write_text(key)
+
+
+def export_playground(site: Path, build: Path = BUILD) -> None:
+    """``site/_playground/``: the browser playground, exported again (into ``build``, then
+    copied) only when the models, the tokenizer or the playground's code changed."""
+    folder, stamp = build / "playground", build / "playground.key"
+    key = playground.export_key()
+    if not (folder.is_dir() and stamp.is_file() and stamp.read_text() == key):
+        shutil.rmtree(folder, ignore_errors=True)
+        playground.export(folder)
+        stamp.write_text(key)
+    shutil.rmtree(site / "_playground", ignore_errors=True)
+    shutil.copytree(folder, site / "_playground")
 
 
 def write_landing(site: Path) -> None:
@@ -254,6 +273,7 @@ def main(argv: list[str] | None = None) -> None:
         html = build_language(lang, config, toc, build, args.execute)
         shutil.rmtree(site / lang, ignore_errors=True)
         shutil.copytree(html, site / lang)
+    export_playground(site, build)
     write_landing(site)
     print(f"site: {site / 'index.html'}")
 

@@ -498,3 +498,113 @@ def test_launch_links_open_the_page_notebook(site):
         assert (f"https://colab.research.google.com/github/llmbook/llmbook/blob/main/{notebook}"
                 in links), page  # fmt: skip
         assert f"https://mybinder.org/v2/gh/llmbook/llmbook/main?urlpath=tree/{notebook}" in links
+
+
+# --- the playground: the shipped models in the browser -----------------------------------------
+# The page's JavaScript must give the ids that Python gives: the prompt's tokens and the greedy
+# continuation, for every model, in both languages (llmbook.playground.prompt_ids / complete).
+
+PLAYGROUND_PROMPTS = {
+    "base": {"ko": "국민의 권리와 의무는", "en": "The king said"},
+    "sft": {"ko": "이 수사를 영어 단어로 옮겨 주세요.\n일곱", "en": "Give me this word in all caps.\nriver"},
+    "reasoner": {"ko": "사과가 12개 있었다. 5개를 먹었다. 몇 개 남았나?",
+                 "en": "I had 12 apples and ate 5. How many are left?"},
+}  # fmt: skip
+
+
+def open_playground(tab, path: str) -> None:
+    visit(tab, path)
+    tab.wait_for_selector(".llmbook-playground[data-ready='1']", timeout=60_000)
+
+
+def shot_on_failure(tab, name: str):
+    """A context that saves a screenshot of ``tab`` to _build/test-artifacts/ if the body fails."""
+
+    @contextmanager
+    def guard():
+        try:
+            yield
+        except BaseException:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+            print(f"screenshot: {ARTIFACTS / f'{name}.png'}")
+            raise
+
+    return guard()
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_playground_gives_pythons_tokens_and_greedy_continuation(site, page, lang):
+    from llmbook import playground
+
+    open_playground(page, f"{lang}/chapters/{lang}/playground.html")
+    with shot_on_failure(page, f"playground-{lang}"):
+        for name, prompts in PLAYGROUND_PROMPTS.items():
+            prompt = prompts[lang]
+            page.select_option("[data-testid=model]", name)
+            page.wait_for_selector(".llmbook-playground[data-ready='1']", timeout=60_000)
+            page.fill("[data-testid=prompt]", prompt)
+            want = playground.prompt_ids(name, prompt)
+            page.wait_for_selector(f"[data-testid=tokens][data-ids='{','.join(map(str, want))}']",
+                                   timeout=10_000)  # fmt: skip
+            assert page.locator("[data-testid=next] .row").count() == 10
+            assert page.is_checked("[data-testid=greedy]")
+            page.click("[data-testid=generate]")
+            done = page.wait_for_selector("[data-testid=continuation][data-done='1']",
+                                          timeout=60_000)  # fmt: skip
+            got = [int(i) for i in done.get_attribute("data-ids").split(",")]
+            assert got == playground.complete(name, prompt), (name, prompt)
+        assert problems(page) == []
+
+
+def test_playground_tokenizer_gives_our_ids_on_the_corpus(site, page):
+    """The browser's BPE encoder against BPETokenizer on the whole Korean corpus, English text
+    and the characters where JavaScript's and Python's regular expressions differ."""
+    from llmbook import corpus
+    from llmbook.tokenizer import default_tokenizer
+
+    texts = [corpus.load("ko"), corpus.load("en")[:150_000],
+             "don't DON'T We'll \u00a0x\u0085y\ufeffz\u3000\t\n\n  end  ",
+             "🙂👍🏽 naïve café 1234567 ٣٤٥ ½ 한글\r\n줄 <|endoftext|>"]  # fmt: skip
+    open_playground(page, "en/chapters/en/playground.html")
+    got = page.evaluate("""async (texts) => {
+        const spec = await LLMBookPlayground.load('tokenizer', 'tokenizer.js');
+        const tok = new LLMBookPlayground.Tokenizer(spec, {});
+        return texts.map((t) => tok.encodeOrdinary(t));
+    }""", texts)  # fmt: skip
+    tok = default_tokenizer()
+    for text, ids in zip(texts, got):
+        assert ids == tok.encode_ordinary(text), text[:40]
+    assert sum(map(len, got)) > 50_000
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_playground_fits_a_phone(browser, server, site, lang):
+    """At 390 px wide nothing sticks out sideways; the screenshot is kept for a look."""
+    tab = open_tab(browser, server, site, width=390, height=844)
+    try:
+        open_playground(tab, f"{lang}/chapters/{lang}/playground.html")
+        tab.click("[data-testid=generate]")
+        tab.wait_for_selector("[data-testid=continuation][data-done='1']", timeout=60_000)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(ARTIFACTS / f"playground-390-{lang}.png"), full_page=True)
+        overflow = tab.evaluate("""() => [...document.querySelectorAll('.llmbook-playground *')]
+            .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+            .map((e) => e.tagName + '.' + e.className)""")  # fmt: skip
+        assert overflow == []
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+        ready_ms = int(tab.get_attribute(".llmbook-playground", "data-ready-ms"))
+        print(f"playground usable {ready_ms} ms after the page was opened")
+        assert ready_ms < 20_000  # a few seconds on a laptop; CI's 2 busy cores get headroom
+        assert problems(tab) == []
+    finally:
+        tab.context.close()
+
+
+def test_playground_embed_shows_only_the_views_asked_for(site, page):
+    """The frame a chapter embeds (llmbook.playground.show on the site): one model, some views."""
+    open_playground(page, "_playground/embed.html?lang=ko&views=tokens,next&model=sft")
+    views = page.eval_on_selector_all("section[data-view]", "s => s.map((e) => e.dataset.view)")
+    assert views == ["tokens", "next"]
+    assert page.input_value("[data-testid=model]") == "sft"
+    assert problems(page) == []

@@ -1,0 +1,426 @@
+"""The playground: the course's shipped models in the reader's browser, and in a notebook.
+
+On the site, ``data/playground/playground.js`` runs the models with no server: our tokenizer and
+GPT forward pass written again in JavaScript, reading the files :func:`export` writes (the
+shipped fp16 safetensors files, the merge table with its split pattern rewritten for
+JavaScript's regular expressions, and a manifest with each model's prompt template and stop
+token). In a notebook, :func:`widget` shows the same views computed by the package itself, and
+:func:`show` picks one or the other: the browser version when the book build runs the chapter
+(``LLMBOOK_SITE`` set), the widget in Colab, Binder or JupyterLab.
+
+Python and the browser agree token for token: :func:`prompt_ids` and :func:`complete` give the
+ids the browser must give (tests/site/test_playground.py compares them on the built site).
+
+Usage: ``python -m llmbook.playground OUT`` writes a playground that opens from disk
+(``OUT/embed.html``); ``book/build.py`` writes one into the site when the models change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import functools
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import regex
+import torch
+from IPython.display import IFrame, display
+
+from llmbook import prompting
+from llmbook.finetune import CHAT_TOKENS, END, ROLE_TOKENS, chat_tokenizer, load_sft_model
+from llmbook.gpt import GPT, generate, next_token_distribution
+from llmbook.pretrain import MODELS_DIR, load_base_model
+from llmbook.tokenizer import ENDOFTEXT, BPETokenizer, default_tokenizer
+
+ASSETS = Path(__file__).parent / "data" / "playground"  # playground.js, .css and embed.html
+VIEWS = ("tokens", "next", "generate", "attention")
+SITE_ENV = "LLMBOOK_SITE"  # set by book/build.py while it runs the chapters
+HANGUL = re.compile("[\uac00-\ud7a3]")
+
+
+@dataclass(frozen=True)
+class PlaygroundModel:
+    """A shipped model as the playground offers it. ``template[lang]`` is the prompt around the
+    reader's text: parts ``{"text": "...{prompt}..."}`` (plain text) or ``{"special": token}``;
+    the Korean template is used when the reader's text has Hangul in it."""
+
+    file: str  # the safetensors file in llmbook/data/models
+    title: dict[str, str]
+    about: dict[str, str]
+    example: dict[str, str]
+    template: dict[str, list[dict[str, str]]]
+    stop: str  # the special token that ends a reply
+    chat: bool = False  # the vocabulary has the chat tokens (llmbook.finetune.CHAT_TOKENS)
+
+
+def _reasoner_template(lang: str) -> list[dict[str, str]]:
+    """The reasoner's prompt: end-of-text, then the question with chain-of-thought's trigger
+    (as it was trained, :mod:`llmbook.recipes.reasoner`)."""
+    return [{"special": ENDOFTEXT},
+            {"text": prompting.few_shot_prompt([], "{prompt}", lang, cot=True)}]  # fmt: skip
+
+
+CHAT_TEMPLATE = [{"special": ROLE_TOKENS["user"]}, {"text": "{prompt}"}, {"special": END},
+                 {"special": ROLE_TOKENS["assistant"]}]  # fmt: skip
+
+MODELS: dict[str, PlaygroundModel] = {
+    "base": PlaygroundModel(
+        "base.safetensors",
+        {"ko": "기반 모델 (6장: 사전 훈련)", "en": "Base model (chapter 6: pretraining)"},
+        {"ko": "다음 토큰을 예측하도록 사전 훈련한 GPT", "en": "A GPT pretrained to predict the next token"},
+        {"ko": "대한민국은 민주공화국이다. 대한민국의", "en": "To be, or not to be, that is the"},
+        {"ko": [{"text": "{prompt}"}], "en": [{"text": "{prompt}"}]},
+        ENDOFTEXT,
+    ),
+    "sft": PlaygroundModel(
+        "sft.safetensors",
+        {"ko": "지시 모델 (7장: 미세 조정)", "en": "Instruction model (chapter 7: fine-tuning)"},
+        {"ko": "채팅 템플릿으로 지시를 따르도록 미세 조정한 모델",
+         "en": "Fine-tuned to follow instructions in the chat template"},
+        {"ko": "이 장의 제목을 헌법에서 찾아 쓰세요.\n제2장",
+         "en": "Tell me the play where this character has lines.\nHermia"},
+        {"ko": CHAT_TEMPLATE, "en": CHAT_TEMPLATE},
+        END,
+        chat=True,
+    ),
+    "reasoner": PlaygroundModel(
+        "reasoner.safetensors",
+        {"ko": "추론 모델 (9장: 프롬프팅)", "en": "Reasoner (chapter 9: prompting)"},
+        {"ko": "단계별로 풀이를 쓰도록 미세 조정한 모델",
+         "en": "Fine-tuned to write its steps before the answer"},
+        {"ko": "내가 6살 때 동생은 내 나이의 절반이었다. 지금 나는 30살이다. 동생은 몇 살인가?",
+         "en": "When I was 16, my sister was half my age. Now I am 29. How old is she?"},
+        {lang: _reasoner_template(lang) for lang in ("ko", "en")},
+        ENDOFTEXT,
+    ),
+}  # fmt: skip
+LOADERS: dict[str, Callable[..., GPT]] = {
+    "base": load_base_model,
+    "sft": load_sft_model,
+    "reasoner": prompting.load_reasoner,
+}
+
+
+def _model_info(name: str) -> PlaygroundModel:
+    if name not in MODELS:
+        raise ValueError(f"the playground has no model {name!r}; choose one of {sorted(MODELS)}")
+    return MODELS[name]
+
+
+def tokenizer(name: str) -> BPETokenizer:
+    """The tokenizer of model ``name`` (the chat tokens included for the instruction model)."""
+    return chat_tokenizer() if _model_info(name).chat else default_tokenizer()
+
+
+@functools.cache
+def model(name: str) -> GPT:
+    """The shipped model ``name`` (fp32, eval mode, CPU), loaded once."""
+    _model_info(name)
+    return LOADERS[name](device="cpu").eval()
+
+
+def prompt_ids(name: str, prompt: str) -> list[int]:
+    """The ids model ``name`` reads for the reader's ``prompt``: its template around the text,
+    the text encoded as plain text (a typed ``<|end|>`` is not the special token)."""
+    if not isinstance(prompt, str):
+        raise TypeError(f"the prompt must be a string, got {type(prompt).__name__}")
+    info, tok = _model_info(name), tokenizer(name)
+    parts = info.template["ko" if HANGUL.search(prompt) else "en"]
+    ids: list[int] = []
+    for part in parts:
+        if "special" in part:
+            ids.append(tok.special_tokens[part["special"]])
+        else:
+            ids += tok.encode_ordinary(part["text"].replace("{prompt}", prompt))
+    return ids
+
+
+def stop_id(name: str) -> int:
+    return tokenizer(name).special_tokens[_model_info(name).stop]
+
+
+@torch.no_grad()
+def complete(name: str, prompt: str, max_new_tokens: int = 40) -> list[int]:
+    """The greedy continuation's ids (the stop token included when it comes), as
+    :func:`llmbook.gpt.generate` gives them: what the browser's greedy button must give too."""
+    ids = prompt_ids(name, prompt)
+    if not ids:
+        raise ValueError("the prompt is empty: type some text for the model to continue")
+    out = generate(model(name), torch.tensor([ids]), max_new_tokens, greedy=True,
+                   eos_id=stop_id(name))  # fmt: skip
+    return out[0, len(ids) :].tolist()
+
+
+# ----- export for the browser ------------------------------------------------------------------
+@functools.cache
+def _whitespace_class() -> str:
+    """Python's ``\\s`` as the body of a character class, in ranges: JavaScript's ``\\s``
+    differs (it has U+FEFF, not U+0085)."""
+    chars = [c for c in range(0x110000) if regex.fullmatch(r"\s", chr(c))]
+    runs: list[list[int]] = []
+    for c in chars:
+        if runs and c == runs[-1][1] + 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    return "".join(f"\\u{a:04x}" + (f"-\\u{b:04x}" if b > a else "") for a, b in runs)
+
+
+def js_pattern(pattern: str) -> str:
+    """A split pattern in JavaScript's syntax (``u`` flag) that splits text the same way:
+    possessive quantifiers become greedy (they match the same pieces in these patterns, which
+    never need to backtrack into them), ``(?i:...)`` spells out both cases of its letters, and
+    ``\\s``/``\\S`` are Python's whitespace."""
+    ws = _whitespace_class()
+    out, inside, ignore_case, quantified, i = [], False, False, False, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("(?i:", i):
+            out.append("(?:")
+            ignore_case, quantified, i = True, False, i + 4
+            continue
+        if c == "\\":  # an escape, \\p{...} whole
+            end = pattern.index("}", i) + 1 if pattern[i + 1] in "pP" else i + 2
+            esc = pattern[i:end]
+            out.append({"\\s": ws if inside else f"[{ws}]", "\\S": f"[^{ws}]"}.get(esc, esc))
+            quantified, i = False, end
+            continue
+        if c == "+" and quantified and not inside:
+            quantified, i = False, i + 1  # possessive -> greedy
+            continue
+        if ignore_case and c.isalpha():
+            out.append(c.lower() + c.upper() if inside else f"[{c.lower()}{c.upper()}]")
+        else:
+            out.append(c)
+        quantified = not inside and (c in "+*}" or (c == "?" and pattern[i - 1] != "("))
+        if c == ")" and not inside:
+            ignore_case = False
+        inside = (inside or c == "[") and c != "]"
+        i += 1
+    return "".join(out)
+
+
+def _script(key: str, value: object) -> str:
+    return f"LLMBookPlayground.register({json.dumps(key)}, {json.dumps(value, ensure_ascii=False)});\n"
+
+
+def export(out: str | os.PathLike) -> dict:
+    """Write the browser playground into ``out``: the page's code (``playground.js``, ``.css``,
+    ``embed.html``), ``manifest.js``, ``tokenizer.js`` and ``models/NAME.js``. Returns the
+    manifest. Nothing is written if ``out`` exists but is not a folder."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out} is a file: give a folder to export the playground into")
+    (out / "models").mkdir(parents=True, exist_ok=True)
+    for asset in ASSETS.iterdir():
+        shutil.copyfile(asset, out / asset.name)
+    base = default_tokenizer()
+    spec = json.loads(base.to_json())
+    spec["js_pattern"] = js_pattern(base.pattern)
+    (out / "tokenizer.js").write_text(_script("tokenizer", spec), encoding="utf-8")
+    models = {}
+    for name, info in MODELS.items():
+        raw = (MODELS_DIR / info.file).read_bytes()
+        (out / "models" / f"{name}.js").write_text(
+            _script(f"model:{name}", base64.b64encode(raw).decode("ascii")), encoding="utf-8"
+        )
+        m = model(name)
+        models[name] = {
+            **{k: v for k, v in asdict(info).items() if k not in ("file", "chat", "stop")},
+            "file": f"models/{name}.js",
+            "config": asdict(m.config),
+            "parameters": m.num_parameters(),
+            "bytes": len(raw),
+            "sha256": hashlib.sha256(raw).hexdigest(),
+            "stop_id": stop_id(name),
+            "extra_special_tokens": CHAT_TOKENS if info.chat else {},
+        }
+    manifest = {"models": models}
+    (out / "manifest.js").write_text(_script("manifest", manifest), encoding="utf-8")
+    return manifest
+
+
+def export_key() -> str:
+    """What the exported files depend on (the models, the tokenizer, the page's code and this
+    module): book/build.py exports again when it changes."""
+    digest = hashlib.sha256()
+    files = [*(MODELS_DIR / m.file for m in MODELS.values()), *sorted(ASSETS.iterdir()),
+             Path(__file__)]  # fmt: skip
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest.update(default_tokenizer().to_json().encode())
+    return digest.hexdigest()
+
+
+# ----- the same in a notebook ------------------------------------------------------------------
+TEXT = {
+    "ko": {"model": "모델", "prompt": "프롬프트", "temperature": "온도", "top_k": "top-k (0: 끄기)",
+           "top_p": "top-p", "greedy": "탐욕적 디코딩", "seed": "시드", "generate": "생성",
+           "layer": "층", "head": "헤드", "max": "최대 토큰 수"},
+    "en": {"model": "Model", "prompt": "Prompt", "temperature": "Temperature",
+           "top_k": "top-k (0: off)", "top_p": "top-p", "greedy": "Greedy decoding",
+           "seed": "Seed", "generate": "Generate", "layer": "Layer", "head": "Head",
+           "max": "Max tokens"},
+}  # fmt: skip
+
+
+def token_label(tok: BPETokenizer, token_id: int) -> tuple[str, bool]:
+    """How a token is shown: its text, or its bytes in hex when they are only part of a UTF-8
+    character (``(text, partial)``)."""
+    data = tok.token_bytes(token_id)
+    try:
+        return data.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return data.hex(" "), True
+
+
+def tokens_html(tok: BPETokenizer, ids: Sequence[int]) -> str:
+    """Coloured token boxes with their ids (the browser playground draws the same)."""
+    spans = []
+    for i, t in enumerate(ids):
+        text, partial = token_label(tok, t)
+        style = "font-style:italic;font-size:0.75em;" if partial else ""
+        spans.append(
+            f'<span title="id {t}" style="display:inline-flex;flex-direction:column;'
+            f"align-items:center;margin:1px;padding:1px 3px;border-radius:3px;color:#111;"
+            f'background:hsl({i * 67 % 360} 80% 85%);font-family:monospace">'
+            f'<span style="white-space:pre;{style}">{html.escape(text.replace(chr(10), "↵"))}</span>'
+            f'<span style="font-size:0.65em;opacity:0.7">{t}</span></span>'
+        )
+    return "<div>" + "".join(spans) + "</div>"
+
+
+def bars_html(tok: BPETokenizer, probs: torch.Tensor, k: int = 10) -> str:
+    """The ``k`` most likely next tokens as bars."""
+    top = torch.topk(probs, k)
+    rows = []
+    for p, i in zip(top.values.tolist(), top.indices.tolist()):
+        label = html.escape(json.dumps(token_label(tok, i)[0], ensure_ascii=False)[1:-1])
+        rows.append(
+            f'<div style="display:grid;grid-template-columns:7rem 1fr 3.5rem;gap:0.4rem">'
+            f'<span style="font-family:monospace;white-space:pre">{label}</span>'
+            f'<span style="background:#eee"><span style="display:block;height:100%;'
+            f'width:{100 * p:.1f}%;background:#2563eb"></span></span><span>{100 * p:.1f}%</span></div>'
+        )
+    return "".join(rows)
+
+
+def widget(lang: str = "en", name: str = "base", views: Sequence[str] = VIEWS,
+           prompt: str | None = None) -> widgets.VBox:  # fmt: skip
+    """The playground as a notebook widget, computed by the package: the prompt's tokens, the
+    next-token distribution under temperature/top-k/top-p, a generated continuation (greedy or
+    sampled with a seed) and one head's attention weights."""
+    if lang not in TEXT:
+        raise ValueError(f"lang must be 'ko' or 'en', got {lang!r}")
+    if unknown := set(views) - set(VIEWS):
+        raise ValueError(f"unknown views {sorted(unknown)}; choose from {VIEWS}")
+    t = TEXT[lang]
+    choose = widgets.Dropdown(options=[(MODELS[m].title[lang], m) for m in MODELS], value=name,
+                              description=t["model"])  # fmt: skip
+    text = widgets.Textarea(value=prompt or MODELS[name].example[lang], description=t["prompt"],
+                            layout=widgets.Layout(width="100%"))  # fmt: skip
+    temperature = widgets.FloatSlider(1.0, min=0.1, max=2.0, step=0.1, description=t["temperature"])
+    top_k = widgets.IntText(0, description=t["top_k"])
+    top_p = widgets.FloatSlider(1.0, min=0.05, max=1.0, step=0.05, description=t["top_p"])
+    greedy = widgets.Checkbox(True, description=t["greedy"])
+    seed = widgets.IntText(0, description=t["seed"])
+    max_new = widgets.IntText(40, description=t["max"])
+    button = widgets.Button(description=t["generate"])
+    layer = widgets.IntSlider(0, min=0, max=3, description=t["layer"])
+    head = widgets.IntSlider(0, min=0, max=5, description=t["head"])
+    tokens_out, bars_out, gen_out = widgets.HTML(), widgets.HTML(), widgets.HTML()
+    attention_out = widgets.Output()
+
+    def analyse(_change=None) -> None:
+        m, tok = model(choose.value), tokenizer(choose.value)
+        layer.max, head.max = m.config.n_layer - 1, m.config.n_head - 1
+        ids = prompt_ids(choose.value, text.value)[-m.config.context_length :]
+        tokens_out.value = tokens_html(tok, ids)
+        if not ids:
+            bars_out.value = ""
+            return
+        with torch.no_grad():
+            logits = m(torch.tensor([ids]))[0, -1]
+        probs = next_token_distribution(logits[None], temperature.value, top_k.value or None,
+                                        top_p.value if top_p.value < 1 else None)[0]  # fmt: skip
+        bars_out.value = bars_html(tok, probs)
+        if "attention" in views:
+            w = m.attention_weights(torch.tensor([ids]))[layer.value][0, head.value]
+            attention_out.clear_output(wait=True)
+            with attention_out:
+                fig, ax = plt.subplots(figsize=(4, 4))
+                ax.imshow(w.numpy(), cmap="Blues", vmin=0, vmax=1)
+                ax.set_title(f"{t['layer']} {layer.value}, {t['head']} {head.value}")
+                plt.show()
+
+    def run(_button=None) -> None:
+        name, tok = choose.value, tokenizer(choose.value)
+        ids = prompt_ids(name, text.value)
+        if not ids:
+            return
+        gen = torch.Generator().manual_seed(seed.value)
+        out = generate(model(name), torch.tensor([ids]), max(1, max_new.value),
+                       temperature=temperature.value, top_k=top_k.value or None,
+                       top_p=top_p.value if top_p.value < 1 else None, greedy=greedy.value,
+                       generator=gen, eos_id=stop_id(name))[0, len(ids) :].tolist()  # fmt: skip
+        reply = [i for i in out if i != stop_id(name)]
+        gen_out.value = (f'<div style="white-space:pre-wrap">{html.escape(tok.decode(reply))}</div>'
+                         + tokens_html(tok, out))  # fmt: skip
+
+    for control in (choose, text, temperature, top_k, top_p, layer, head):
+        control.observe(analyse, names="value")
+    button.on_click(run)
+    parts = {
+        "tokens": [tokens_out],
+        "next": [widgets.HBox([temperature, top_k, top_p]), bars_out],
+        "generate": [widgets.HBox([greedy, seed, max_new, button]), gen_out],
+        "attention": [widgets.HBox([layer, head]), attention_out],
+    }
+    analyse()
+    if "generate" in views:
+        run()
+    return widgets.VBox([choose, text, *(w for v in VIEWS if v in views for w in parts[v])])
+
+
+EMBED_HEIGHT = {"tokens": 190, "next": 330, "generate": 260, "attention": 470}
+
+
+def show(lang: str = "en", name: str = "base", views: Sequence[str] = VIEWS,
+         prompt: str | None = None):  # fmt: skip
+    """The playground in a chapter: on the site, the browser version in a frame (it runs in the
+    reader's browser, no kernel needed); in a running notebook, :func:`widget`."""
+    if not os.environ.get(SITE_ENV):
+        return widget(lang, name, views, prompt)
+    _model_info(name)
+    query = {"lang": lang, "model": name, "views": ",".join(views)}
+    if prompt:
+        query["prompt"] = prompt
+    height = 150 + sum(EMBED_HEIGHT[v] for v in views)
+    display(IFrame("../../../_playground/embed.html", "100%", height, **query))
+    return None
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description="Export the browser playground into a folder "
+                                     "(open FOLDER/embed.html, or serve it with the site)")  # fmt: skip
+    parser.add_argument("out", type=Path, help="the folder to write (created if missing)")
+    args = parser.parse_args(argv)
+    manifest = export(args.out)
+    size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
+    print(f"{args.out}: {len(manifest['models'])} models, {size / 1e6:.1f} MB; "
+          f"open {args.out / 'embed.html'}")
+    return manifest
+
+
+if __name__ == "__main__":
+    main()
