@@ -26,7 +26,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,11 +36,12 @@ import regex
 import torch
 from IPython.display import IFrame, display
 
-from llmbook import prompting
-from llmbook.finetune import CHAT_TOKENS, END, ROLE_TOKENS, chat_tokenizer, load_sft_model
-from llmbook.gpt import GPT, generate, next_token_distribution
-from llmbook.pretrain import MODELS_DIR, load_base_model
-from llmbook.tokenizer import ENDOFTEXT, BPETokenizer, default_tokenizer
+from llmbook import prompting, store
+from llmbook.finetune import CHAT_TOKENS, END, ROLE_TOKENS, chat_tokenizer
+from llmbook.generation import generate, next_token_distribution
+from llmbook.gpt import GPT
+from llmbook.tokenizer import ENDOFTEXT, BPETokenizer
+from llmbook.tokens import default_tokenizer
 
 ASSETS = Path(__file__).parent / "data" / "playground"  # playground.js, .css and embed.html
 VIEWS = ("tokens", "next", "generate", "attention")
@@ -54,7 +55,6 @@ class PlaygroundModel:
     reader's text: parts ``{"text": "...{prompt}..."}`` (plain text) or ``{"special": token}``;
     the Korean template is used when the reader's text has Hangul in it."""
 
-    file: str  # the safetensors file in llmbook/data/models
     title: dict[str, str]
     about: dict[str, str]
     example: dict[str, str]
@@ -73,9 +73,8 @@ def _reasoner_template(lang: str) -> list[dict[str, str]]:
 CHAT_TEMPLATE = [{"special": ROLE_TOKENS["user"]}, {"text": "{prompt}"}, {"special": END},
                  {"special": ROLE_TOKENS["assistant"]}]  # fmt: skip
 
-MODELS: dict[str, PlaygroundModel] = {
+MODELS: dict[str, PlaygroundModel] = {  # the store's names
     "base": PlaygroundModel(
-        "base.safetensors",
         {"ko": "기반 모델 (6장: 사전 훈련)", "en": "Base model (chapter 6: pretraining)"},
         {"ko": "다음 토큰을 예측하도록 사전 훈련한 GPT", "en": "A GPT pretrained to predict the next token"},
         {"ko": "대한민국은 민주공화국이다. 대한민국의", "en": "To be, or not to be, that is the"},
@@ -83,7 +82,6 @@ MODELS: dict[str, PlaygroundModel] = {
         ENDOFTEXT,
     ),
     "sft": PlaygroundModel(
-        "sft.safetensors",
         {"ko": "지시 모델 (7장: 미세 조정)", "en": "Instruction model (chapter 7: fine-tuning)"},
         {"ko": "채팅 템플릿으로 지시를 따르도록 미세 조정한 모델",
          "en": "Fine-tuned to follow instructions in the chat template"},
@@ -93,8 +91,22 @@ MODELS: dict[str, PlaygroundModel] = {
         END,
         chat=True,
     ),
+    **{name: PlaygroundModel(
+        {"ko": f"{label} (8장: RLHF)", "en": f"{label} (chapter 8: RLHF)"},
+        about,
+        {"ko": "소율에게 꽃에 대해 감사 인사를 해 주세요.", "en": "Thank Sam for the flowers."},
+        {"ko": CHAT_TEMPLATE, "en": CHAT_TEMPLATE},
+        END,
+        chat=True,
+    ) for name, label, about in (
+        ("grpo", "GRPO", {"ko": "보상 모델의 점수를 올리도록 GRPO로 조정한 정책 (KL 벌점 있음)",
+                          "en": "Tuned with GRPO toward the reward model's score (with the KL penalty)"}),
+        ("grpo-nokl", "GRPO, β=0", {"ko": "KL 벌점 없이 GRPO로 조정한 정책: 보상 해킹을 찾아보세요",
+                                    "en": "GRPO without the KL penalty: look for reward hacking"}),
+        ("dpo", "DPO", {"ko": "보상 모델 없이 선호 쌍으로 직접 조정한 정책",
+                        "en": "Tuned directly on the preference pairs, no reward model"}),
+    )},
     "reasoner": PlaygroundModel(
-        "reasoner.safetensors",
         {"ko": "추론 모델 (9장: 프롬프팅)", "en": "Reasoner (chapter 9: prompting)"},
         {"ko": "단계별로 풀이를 쓰도록 미세 조정한 모델",
          "en": "Fine-tuned to write its steps before the answer"},
@@ -104,11 +116,6 @@ MODELS: dict[str, PlaygroundModel] = {
         ENDOFTEXT,
     ),
 }  # fmt: skip
-LOADERS: dict[str, Callable[..., GPT]] = {
-    "base": load_base_model,
-    "sft": load_sft_model,
-    "reasoner": prompting.load_reasoner,
-}
 
 
 def _model_info(name: str) -> PlaygroundModel:
@@ -122,11 +129,17 @@ def tokenizer(name: str) -> BPETokenizer:
     return chat_tokenizer() if _model_info(name).chat else default_tokenizer()
 
 
+def weights_file(name: str) -> Path:
+    """The store's safetensors file of ``name``: the browser reads it as it is."""
+    _model_info(name)
+    return store.ROOT / f"{name}.safetensors"
+
+
 @functools.cache
 def model(name: str) -> GPT:
     """The shipped model ``name`` (fp32, eval mode, CPU), loaded once."""
     _model_info(name)
-    return LOADERS[name](device="cpu").eval()
+    return store.load(name, device="cpu")
 
 
 def prompt_ids(name: str, prompt: str) -> list[int]:
@@ -152,7 +165,7 @@ def stop_id(name: str) -> int:
 @torch.no_grad()
 def complete(name: str, prompt: str, max_new_tokens: int = 40) -> list[int]:
     """The greedy continuation's ids (the stop token included when it comes), as
-    :func:`llmbook.gpt.generate` gives them: what the browser's greedy button must give too."""
+    :func:`llmbook.generation.generate` gives them: what the browser's greedy button must give too."""
     ids = prompt_ids(name, prompt)
     if not ids:
         raise ValueError("the prompt is empty: type some text for the model to continue")
@@ -230,13 +243,13 @@ def export(out: str | os.PathLike) -> dict:
     (out / "tokenizer.js").write_text(_script("tokenizer", spec), encoding="utf-8")
     models = {}
     for name, info in MODELS.items():
-        raw = (MODELS_DIR / info.file).read_bytes()
+        raw = weights_file(name).read_bytes()
         (out / "models" / f"{name}.js").write_text(
             _script(f"model:{name}", base64.b64encode(raw).decode("ascii")), encoding="utf-8"
         )
         m = model(name)
         models[name] = {
-            **{k: v for k, v in asdict(info).items() if k not in ("file", "chat", "stop")},
+            **{k: v for k, v in asdict(info).items() if k not in ("chat", "stop")},
             "file": f"models/{name}.js",
             "config": asdict(m.config),
             "parameters": m.num_parameters(),
@@ -254,7 +267,7 @@ def export_key() -> str:
     """What the exported files depend on (the models, the tokenizer, the page's code and this
     module): book/build.py exports again when it changes."""
     digest = hashlib.sha256()
-    files = [*(MODELS_DIR / m.file for m in MODELS.values()), *sorted(ASSETS.iterdir()),
+    files = [*(weights_file(name) for name in MODELS), *sorted(ASSETS.iterdir()),
              Path(__file__)]  # fmt: skip
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())

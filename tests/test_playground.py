@@ -11,14 +11,10 @@ import regex
 import torch
 
 from llmbook import corpus, finetune, instructions, playground, prompting
-from llmbook.gpt import generate
-from llmbook.tokenizer import (
-    ENDOFTEXT,
-    GPT2_SPLIT_PATTERN,
-    GPT4_SPLIT_PATTERN,
-    GPT4O_SPLIT_PATTERN,  # fmt: skip
-    default_tokenizer,
-)
+from llmbook.generation import generate
+from llmbook.openai_encodings import GPT4O_SPLIT_PATTERN
+from llmbook.tokenizer import ENDOFTEXT, GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN
+from llmbook.tokens import default_tokenizer
 
 TRICKY = [
     "don't DON'T We'LL they've I'M \u00a0x\u0085y\ufeffz\u3000\u2028\t\v\f\n\n  end  ",
@@ -103,7 +99,7 @@ def test_export_writes_the_models_and_a_manifest(tmp_path):
         script = (out / info["file"]).read_text()
         payload = json.loads(script[script.index(", ") + 2 : script.rindex(")")])
         raw = base64.b64decode(payload)
-        assert raw == (playground.MODELS_DIR / playground.MODELS[name].file).read_bytes()
+        assert raw == playground.weights_file(name).read_bytes()
         assert info["bytes"] == len(raw) and info["stop_id"] == playground.stop_id(name)
         assert info["parameters"] == playground.model(name).num_parameters()
     assert manifest["models"]["sft"]["extra_special_tokens"] == finetune.CHAT_TOKENS
@@ -114,9 +110,9 @@ def test_export_writes_the_models_and_a_manifest(tmp_path):
 def test_export_key_follows_the_models(tmp_path, monkeypatch):
     key = playground.export_key()
     assert playground.export_key() == key
-    for m in playground.MODELS.values():
-        (tmp_path / m.file).write_bytes((playground.MODELS_DIR / m.file).read_bytes())
-    monkeypatch.setattr(playground, "MODELS_DIR", tmp_path)
+    for name in playground.MODELS:
+        (tmp_path / f"{name}.safetensors").write_bytes(playground.weights_file(name).read_bytes())
+    monkeypatch.setattr(playground.store, "ROOT", tmp_path)
     assert playground.export_key() == key
     with open(tmp_path / "sft.safetensors", "ab") as f:
         f.write(b" ")

@@ -20,6 +20,7 @@ from llmbook.seq2seq import Seq2Seq
 from llmbook.textproc import Vocab
 
 SHIPPED = {"base": "GPT", "sft": "GPT", "reasoner": "GPT", "reward": "RewardModel", "rlhf": None,
+           "grpo": "GPT", "grpo-nokl": "GPT", "dpo": "GPT",
            "lstm_en": "RNNLM", "lstm_ko": "RNNLM", "seq2seq_plain": "Seq2Seq",
            "seq2seq_attention": "Seq2Seq"}  # fmt: skip
 
@@ -73,7 +74,7 @@ def test_the_lstm_cards_perplexity_is_what_the_shipped_weights_give(lang):
 
 
 def test_an_unknown_name_lists_the_known_ones():
-    with pytest.raises(store.UnknownModel, match=r"no model 'gpt5'.*known: base, lstm_en, .*seq2seq_plain, sft"):
+    with pytest.raises(store.UnknownModel, match=r"no model 'gpt5'.*known: base, dpo, .*seq2seq_plain, sft"):
         store.load("gpt5")
     with pytest.raises(store.UnknownModel, match="known: none"):
         store.card("base", root="/nonexistent")

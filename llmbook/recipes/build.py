@@ -35,7 +35,7 @@ ARTIFACTS = {a.name: a for a in (
     Artifact("base", "models: base", ("tokenizer",),
              (("llmbook.recipes.base", "--steps", "3000", "--checkpoint-every", "250"),)),
     Artifact("sft", "models: sft", ("base",), (("llmbook.recipes.sft",),)),
-    Artifact("rlhf", "models: reward, rlhf (results)", ("sft",), (("llmbook.recipes.rlhf",),)),
+    Artifact("rlhf", "models: reward, rlhf (results), grpo, grpo-nokl, dpo", ("sft",), (("llmbook.recipes.rlhf",),)),
     Artifact("reasoner", "models: reasoner", ("base",),
              (("llmbook.recipes.reasoner", "train", "--steps", "2000"),)),
     Artifact("rnn", "models: lstm_en, lstm_ko", ("corpus",), (("llmbook.recipes.rnn",),)),

@@ -2,8 +2,10 @@
 answers of every preference pair), a reward model, GRPO with and without the KL penalty, DPO,
 and the comparison on held-out prompts.
 
-``python -m llmbook.recipes.rlhf`` (``llmbook build rlhf``) ships the reward model (``reward``)
-and the run's results (``rlhf``: a card without weights, since the policies are not shipped).
+``python -m llmbook.recipes.rlhf`` (``llmbook build rlhf``) ships the reward model (``reward``),
+the run's results (``rlhf``: a card without weights) and the three aligned policies the results
+compare (``grpo``, ``grpo-nokl``: GRPO with and without the KL penalty; ``dpo``), which the
+playground lets a reader talk to beside the SFT model.
 """
 
 from __future__ import annotations
@@ -62,9 +64,10 @@ def reference_policy(sft: GPT, steps: int = 150, seed: int = 0, progress: bool =
 
 
 def run_pipeline(sft: GPT, cfg: PipelineConfig | None = None,
-                 progress: bool = True) -> tuple[dict, RewardModel]:  # fmt: skip
+                 progress: bool = True) -> tuple[dict, RewardModel, dict[str, GPT]]:  # fmt: skip
     """Reference policy, reward model, GRPO (with and without the KL penalty), DPO, comparison,
-    on ``sft``'s device: the results (curves, table) and the trained reward model."""
+    on ``sft``'s device: the results (curves, table), the trained reward model and the policies
+    by the table's names."""
     cfg = cfg or PipelineConfig()
     dev = next(sft.parameters()).device
     t0 = time.time()
@@ -96,7 +99,7 @@ def run_pipeline(sft: GPT, cfg: PipelineConfig | None = None,
         "config": asdict(cfg), "device": str(dev), "seconds": time.time() - t0,
         "reward_model": {"heldout_accuracy_before": acc0, **rm_hist}, "curves": curves,
         "table": table,
-    }, rm  # fmt: skip
+    }, rm, policies  # fmt: skip
 
 
 def cards(results: dict, rm: RewardModel, command: str) -> tuple[store.Card, store.Card]:
@@ -127,12 +130,43 @@ def cards(results: dict, rm: RewardModel, command: str) -> tuple[store.Card, sto
     return reward, run
 
 
+# The aligned policies the recipe ships: store name -> (the results table's name, what it is).
+POLICIES = {
+    "grpo": ("GRPO (beta={beta})", "GRPO with the KL penalty toward the reference policy"),
+    "grpo-nokl": ("GRPO (beta=0)", "GRPO without the KL penalty (drifts into reward hacking)"),
+    "dpo": ("DPO (beta={dpo_beta})", "DPO on the preference pairs, no reward model"),
+}
+
+
+def policy_cards(results: dict, policies: dict[str, GPT], command: str) -> dict[str, store.Card]:
+    """A card per shipped policy: its row of the results table is its evaluation."""
+    cfg, out = results["config"], {}
+    for name, (row, what) in POLICIES.items():
+        row = row.format(beta=cfg["rl"]["beta"], dpo_beta=cfg["dpo_beta"])
+        model = policies[row]
+        trainer = {"steps": cfg["dpo_steps"], "beta": cfg["dpo_beta"]} if name == "dpo" else \
+            {**cfg["rl"], "beta": 0.0 if name == "grpo-nokl" else cfg["rl"]["beta"]}  # fmt: skip
+        out[name] = store.Card(
+            name=name, architecture="GPT", parent="sft", model_config=asdict(model.config),
+            summary=f"Chapter 8's {what}, from the reference policy (sft tuned on both answers).",
+            parameters=model.num_parameters(), data=DATA,
+            train_config={**trainer, "seed": cfg["seed"], "reference_policy_sft_steps": cfg["sft_steps"]},
+            steps=trainer["steps"], tokens_seen=None, command=command,
+            train_seconds=None,  # timed with the whole run: the rlhf card
+            device=results["device"], evaluation={k: v for k, v in results["table"][row].items()
+                                                  if k != "examples"},
+            curves=results["curves"]["DPO" if name == "dpo" else row],
+        )  # fmt: skip
+    return out
+
+
 def main(argv: list[str] | None = None) -> store.Card:
     argv = sys.argv[1:] if argv is None else argv
     ap = options.parser(MODULE, __doc__.split("\n")[0])
     args = ap.parse_args(argv)
     cfg = PipelineConfig(seed=args.seed, rl=RLConfig(seed=args.seed))
-    results, rm = run_pipeline(store.load("sft", options.device(args), args.out), cfg, not args.quiet)
+    results, rm, policies = run_pipeline(store.load("sft", options.device(args), args.out), cfg,
+                                         not args.quiet)  # fmt: skip
     print(f"reward model held-out pairwise accuracy: "
           f"{results['reward_model']['heldout_accuracy_before']:.2f} -> "
           f"{results['reward_model']['heldout_accuracy'][-1][1]:.2f}")  # fmt: skip
@@ -141,6 +175,9 @@ def main(argv: list[str] | None = None) -> store.Card:
     reward, run = cards(results, rm, options.command(MODULE, argv))
     store.save("reward", rm, reward, args.out)
     store.save("rlhf", None, run, args.out)
+    for name, card in policy_cards(results, policies, run.command).items():
+        row = POLICIES[name][0].format(beta=cfg.rl.beta, dpo_beta=cfg.dpo_beta)
+        store.save(name, policies[row], card, args.out)
     return run
 
 

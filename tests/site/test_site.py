@@ -507,6 +507,9 @@ def test_launch_links_open_the_page_notebook(site):
 PLAYGROUND_PROMPTS = {
     "base": {"ko": "국민의 권리와 의무는", "en": "The king said"},
     "sft": {"ko": "이 수사를 영어 단어로 옮겨 주세요.\n일곱", "en": "Give me this word in all caps.\nriver"},
+    "grpo": {"ko": "6 더하기 7의 값은 얼마인가요?", "en": "What is 6 plus 7?"},
+    "grpo-nokl": {"ko": "다은에게 꽃에 대해 감사 인사를 해 주세요.", "en": "Thank Paul for the flowers."},
+    "dpo": {"ko": "1 더하기 2의 값은 얼마인가요?", "en": "What is 1 plus 2?"},
     "reasoner": {"ko": "사과가 12개 있었다. 5개를 먹었다. 몇 개 남았나?",
                  "en": "I had 12 apples and ate 5. How many are left?"},
 }  # fmt: skip
@@ -538,6 +541,7 @@ def test_playground_gives_pythons_tokens_and_greedy_continuation(site, page, lan
     from llmbook import playground
 
     open_playground(page, f"{lang}/chapters/{lang}/playground.html")
+    assert set(PLAYGROUND_PROMPTS) == set(playground.MODELS)
     with shot_on_failure(page, f"playground-{lang}"):
         for name, prompts in PLAYGROUND_PROMPTS.items():
             prompt = prompts[lang]
