@@ -14,7 +14,7 @@ Python packages) and served from the site's own ``_vendor/`` folder; Korean sear
 ``book/widget-setup.js`` lets the widget manager find its files and MathJax 3. The landing page is
 ``index.md`` in ``book/landing.html``, with the course map drawn by ``book/course_map.py``. The
 playground's files (``_playground/``: the shipped models, the tokenizer and the page's code, see
-:mod:`llmbook.playground`) are exported into the site whenever the models or that code change.
+:mod:`llmbook.web_export`) are exported into the site whenever the models or that code change.
 
 Usage: ``python book/build.py`` (from anywhere; ``--lang ko`` builds one language,
 ``--no-execute`` renders notebooks without running them, ``--build-dir DIR`` builds into
@@ -40,7 +40,7 @@ from pathlib import Path
 import yaml
 from markdown_it import MarkdownIt
 
-from llmbook import playground
+from llmbook import playground, web_export
 from llmbook.notebooks import REPOSITORY
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -222,10 +222,10 @@ def export_playground(site: Path, build: Path = BUILD) -> None:
     """``site/_playground/``: the browser playground, exported again (into ``build``, then
     copied) only when the models, the tokenizer or the playground's code changed."""
     folder, stamp = build / "playground", build / "playground.key"
-    key = playground.export_key()
+    key = web_export.export_key()
     if not (folder.is_dir() and stamp.is_file() and stamp.read_text() == key):
         shutil.rmtree(folder, ignore_errors=True)
-        playground.export(folder)
+        web_export.export(folder)
         stamp.write_text(key)
     shutil.rmtree(site / "_playground", ignore_errors=True)
     shutil.copytree(folder, site / "_playground")

@@ -1,49 +1,37 @@
-"""The playground: the course's shipped models in the reader's browser, and in a notebook.
+"""The playground: the course's shipped models to type into, in a notebook or in the browser.
 
-On the site, ``data/playground/playground.js`` runs the models with no server: our tokenizer and
-GPT forward pass written again in JavaScript, reading the files :func:`export` writes (the
-shipped fp16 safetensors files, the merge table with its split pattern rewritten for
-JavaScript's regular expressions, and a manifest with each model's prompt template and stop
-token). In a notebook, :func:`widget` shows the same views computed by the package itself, and
-:func:`show` picks one or the other: the browser version when the book build runs the chapter
-(``LLMBOOK_SITE`` set), the widget in Colab, Binder or JupyterLab.
-
-Python and the browser agree token for token: :func:`prompt_ids` and :func:`complete` give the
-ids the browser must give (tests/site/test_playground.py compares them on the built site).
-
-Usage: ``python -m llmbook.playground OUT`` writes a playground that opens from disk
-(``OUT/embed.html``); ``book/build.py`` writes one into the site when the models change.
+:data:`MODELS` says what the playground offers (the store's base, sft, RLHF policies and reasoner)
+and how each reads a prompt (its template and stop token); :func:`prompt_ids` and
+:func:`complete` are Python's answers, which the browser version must give token for token
+(:mod:`llmbook.web_export` writes that version; tests/site/test_site.py compares the two).
+:func:`widget` is the playground computed by the package, for Colab, Binder or JupyterLab, and
+:func:`show` picks the browser version in a frame while the book build runs a chapter
+(``LLMBOOK_SITE`` set) and the widget anywhere else.
 """
 
 from __future__ import annotations
 
-import argparse
-import base64
 import functools
-import hashlib
 import html
 import json
 import os
 import re
-import shutil
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-import regex
 import torch
 from IPython.display import IFrame, display
 
 from llmbook import prompting, store
-from llmbook.finetune import CHAT_TOKENS, END, ROLE_TOKENS, chat_tokenizer
+from llmbook.finetune import END, ROLE_TOKENS, chat_tokenizer
 from llmbook.generation import generate, next_token_distribution
 from llmbook.gpt import GPT
 from llmbook.tokenizer import ENDOFTEXT, BPETokenizer
 from llmbook.tokens import default_tokenizer
 
-ASSETS = Path(__file__).parent / "data" / "playground"  # playground.js, .css and embed.html
 VIEWS = ("tokens", "next", "generate", "attention")
 SITE_ENV = "LLMBOOK_SITE"  # set by book/build.py while it runs the chapters
 HANGUL = re.compile("[\uac00-\ud7a3]")
@@ -172,107 +160,6 @@ def complete(name: str, prompt: str, max_new_tokens: int = 40) -> list[int]:
     out = generate(model(name), torch.tensor([ids]), max_new_tokens, greedy=True,
                    eos_id=stop_id(name))  # fmt: skip
     return out[0, len(ids) :].tolist()
-
-
-# ----- export for the browser ------------------------------------------------------------------
-@functools.cache
-def _whitespace_class() -> str:
-    """Python's ``\\s`` as the body of a character class, in ranges: JavaScript's ``\\s``
-    differs (it has U+FEFF, not U+0085)."""
-    chars = [c for c in range(0x110000) if regex.fullmatch(r"\s", chr(c))]
-    runs: list[list[int]] = []
-    for c in chars:
-        if runs and c == runs[-1][1] + 1:
-            runs[-1][1] = c
-        else:
-            runs.append([c, c])
-    return "".join(f"\\u{a:04x}" + (f"-\\u{b:04x}" if b > a else "") for a, b in runs)
-
-
-def js_pattern(pattern: str) -> str:
-    """A split pattern in JavaScript's syntax (``u`` flag) that splits text the same way:
-    possessive quantifiers become greedy (they match the same pieces in these patterns, which
-    never need to backtrack into them), ``(?i:...)`` spells out both cases of its letters, and
-    ``\\s``/``\\S`` are Python's whitespace."""
-    ws = _whitespace_class()
-    out, inside, ignore_case, quantified, i = [], False, False, False, 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("(?i:", i):
-            out.append("(?:")
-            ignore_case, quantified, i = True, False, i + 4
-            continue
-        if c == "\\":  # an escape, \\p{...} whole
-            end = pattern.index("}", i) + 1 if pattern[i + 1] in "pP" else i + 2
-            esc = pattern[i:end]
-            out.append({"\\s": ws if inside else f"[{ws}]", "\\S": f"[^{ws}]"}.get(esc, esc))
-            quantified, i = False, end
-            continue
-        if c == "+" and quantified and not inside:
-            quantified, i = False, i + 1  # possessive -> greedy
-            continue
-        if ignore_case and c.isalpha():
-            out.append(c.lower() + c.upper() if inside else f"[{c.lower()}{c.upper()}]")
-        else:
-            out.append(c)
-        quantified = not inside and (c in "+*}" or (c == "?" and pattern[i - 1] != "("))
-        if c == ")" and not inside:
-            ignore_case = False
-        inside = (inside or c == "[") and c != "]"
-        i += 1
-    return "".join(out)
-
-
-def _script(key: str, value: object) -> str:
-    return f"LLMBookPlayground.register({json.dumps(key)}, {json.dumps(value, ensure_ascii=False)});\n"
-
-
-def export(out: str | os.PathLike) -> dict:
-    """Write the browser playground into ``out``: the page's code (``playground.js``, ``.css``,
-    ``embed.html``), ``manifest.js``, ``tokenizer.js`` and ``models/NAME.js``. Returns the
-    manifest. Nothing is written if ``out`` exists but is not a folder."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"{out} is a file: give a folder to export the playground into")
-    (out / "models").mkdir(parents=True, exist_ok=True)
-    for asset in ASSETS.iterdir():
-        shutil.copyfile(asset, out / asset.name)
-    base = default_tokenizer()
-    spec = json.loads(base.to_json())
-    spec["js_pattern"] = js_pattern(base.pattern)
-    (out / "tokenizer.js").write_text(_script("tokenizer", spec), encoding="utf-8")
-    models = {}
-    for name, info in MODELS.items():
-        raw = weights_file(name).read_bytes()
-        (out / "models" / f"{name}.js").write_text(
-            _script(f"model:{name}", base64.b64encode(raw).decode("ascii")), encoding="utf-8"
-        )
-        m = model(name)
-        models[name] = {
-            **{k: v for k, v in asdict(info).items() if k not in ("chat", "stop")},
-            "file": f"models/{name}.js",
-            "config": asdict(m.config),
-            "parameters": m.num_parameters(),
-            "bytes": len(raw),
-            "sha256": hashlib.sha256(raw).hexdigest(),
-            "stop_id": stop_id(name),
-            "extra_special_tokens": CHAT_TOKENS if info.chat else {},
-        }
-    manifest = {"models": models}
-    (out / "manifest.js").write_text(_script("manifest", manifest), encoding="utf-8")
-    return manifest
-
-
-def export_key() -> str:
-    """What the exported files depend on (the models, the tokenizer, the page's code and this
-    module): book/build.py exports again when it changes."""
-    digest = hashlib.sha256()
-    files = [*(weights_file(name) for name in MODELS), *sorted(ASSETS.iterdir()),
-             Path(__file__)]  # fmt: skip
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    digest.update(default_tokenizer().to_json().encode())
-    return digest.hexdigest()
 
 
 # ----- the same in a notebook ------------------------------------------------------------------
@@ -421,19 +308,3 @@ def show(lang: str = "en", name: str = "base", views: Sequence[str] = VIEWS,
     height = 150 + sum(EMBED_HEIGHT[v] for v in views)
     display(IFrame("../../../_playground/embed.html", "100%", height, **query))
     return None
-
-
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description="Export the browser playground into a folder "
-                                     "(open FOLDER/embed.html, or serve it with the site)")  # fmt: skip
-    parser.add_argument("out", type=Path, help="the folder to write (created if missing)")
-    args = parser.parse_args(argv)
-    manifest = export(args.out)
-    size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
-    print(f"{args.out}: {len(manifest['models'])} models, {size / 1e6:.1f} MB; "
-          f"open {args.out / 'embed.html'}")
-    return manifest
-
-
-if __name__ == "__main__":
-    main()

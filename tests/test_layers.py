@@ -22,7 +22,7 @@ LAYERS = [
     ("alignment and prompting", {"rlhf", "prompting", "documents", "search", "retrieval"}),
     ("shipped models", {"store"}),  # builds any shipped model, so above every architecture
     ("course tooling", {"diagrams", "widgets", "exercises", "notebooks", "sandbox", "sandbox_channel",
-                        "sandbox_worker", "grading", "cli", "recipes", "playground", "report"}),
+                        "sandbox_worker", "grading", "cli", "recipes", "playground", "web_export", "report"}),
 ]  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""llmbook.playground: the browser export and the notebook widget. The browser itself is tested
+"""llmbook.playground and llmbook.web_export: Python's answers, the browser export, the widget. The browser itself is tested
 on the built site (tests/site/test_site.py: the page gives these functions' ids)."""
 
 import base64
@@ -10,7 +10,7 @@ import pytest
 import regex
 import torch
 
-from llmbook import corpus, finetune, instructions, playground, prompting
+from llmbook import corpus, finetune, instructions, playground, prompting, web_export
 from llmbook.generation import generate
 from llmbook.openai_encodings import GPT4O_SPLIT_PATTERN
 from llmbook.tokenizer import ENDOFTEXT, GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN
@@ -26,7 +26,7 @@ TRICKY = [
 @pytest.mark.parametrize("pattern", [GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, GPT4O_SPLIT_PATTERN])
 def test_js_pattern_splits_text_as_the_original(pattern):
     """The rewritten pattern is also valid for Python's regex module: both split alike."""
-    js = playground.js_pattern(pattern)
+    js = web_export.js_pattern(pattern)
     assert "(?i:" not in js and "\\s" not in js and "\\S" not in js
     assert not re.search(r"[+*?}]\+", re.sub(r"\\p\{\w+\}", "L", js)), "a possessive is left"
     texts = [corpus.load("ko"), corpus.load("en")[:60_000], *TRICKY]
@@ -35,7 +35,7 @@ def test_js_pattern_splits_text_as_the_original(pattern):
 
 
 def test_js_whitespace_is_pythons():
-    ws = playground._whitespace_class()
+    ws = web_export._whitespace_class()
     for c in ("\u0085", "\u3000", "\t", "\u2028"):
         assert regex.fullmatch(f"[{ws}]", c)
     for c in ("\ufeff", "\u001c", "a", "\u200b"):
@@ -90,7 +90,7 @@ def test_errors_speak_the_learners_terms():
 
 
 def test_export_writes_the_models_and_a_manifest(tmp_path):
-    manifest = playground.export(tmp_path / "pg")
+    manifest = web_export.export(tmp_path / "pg")
     out = tmp_path / "pg"
     assert {p.name for p in out.iterdir()} >= {"playground.js", "playground.css", "embed.html",
                                                  "manifest.js", "tokenizer.js", "models"}  # fmt: skip
@@ -104,19 +104,19 @@ def test_export_writes_the_models_and_a_manifest(tmp_path):
         assert info["parameters"] == playground.model(name).num_parameters()
     assert manifest["models"]["sft"]["extra_special_tokens"] == finetune.CHAT_TOKENS
     with pytest.raises(NotADirectoryError):
-        playground.export(out / "embed.html")
+        web_export.export(out / "embed.html")
 
 
 def test_export_key_follows_the_models(tmp_path, monkeypatch):
-    key = playground.export_key()
-    assert playground.export_key() == key
+    key = web_export.export_key()
+    assert web_export.export_key() == key
     for name in playground.MODELS:
         (tmp_path / f"{name}.safetensors").write_bytes(playground.weights_file(name).read_bytes())
     monkeypatch.setattr(playground.store, "ROOT", tmp_path)
-    assert playground.export_key() == key
+    assert web_export.export_key() == key
     with open(tmp_path / "sft.safetensors", "ab") as f:
         f.write(b" ")
-    assert playground.export_key() != key
+    assert web_export.export_key() != key
 
 
 def test_show_is_a_frame_on_the_site_and_a_widget_in_a_notebook(monkeypatch, capsys):

@@ -1,6 +1,6 @@
 /* The playground: the course's own models, run in the reader's browser with no server.
  *
- * `python -m llmbook.playground OUT` exports what this file loads (book/build.py does it for the
+ * `python -m llmbook.web_export OUT` exports what this file loads (book/build.py does it for the
  * site): manifest.js (each model's shape, prompt template and stop token), tokenizer.js (the
  * merge table and the split pattern rewritten for JavaScript) and models/NAME.js (the shipped
  * fp16 safetensors file, base64). Each data file calls LLMBookPlayground.register(key, value); it
