@@ -41,7 +41,7 @@ from llmbook.generation import generate
 from llmbook.gpt import GPT, GPTConfig
 from llmbook.instructions import LANGS, TASKS, Instruction
 from llmbook.tokenizer import BPETokenizer
-from llmbook.tokens import default_encoding, default_tokenizer, eot_id
+from llmbook.tokens import default_tokenizer, encode, eot_id
 from llmbook.train import History, TrainConfig, train
 
 IGNORE_INDEX = -100
@@ -147,10 +147,6 @@ def user_message(ex: Instruction) -> str:
     return f"{ex.instruction}\n{ex.input}" if ex.input else ex.instruction
 
 
-def _ids(text: str) -> list[int]:
-    return default_encoding().encode_ordinary(text)
-
-
 def end_id(template: str = "chat") -> int:
     """The token that ends a response: ``<|end|>`` (chat) or ``<|endoftext|>`` (alpaca)."""
     return CHAT_TOKENS[END] if _template(template) == "chat" else eot_id()
@@ -169,14 +165,14 @@ def prompt_ids(prompt: Instruction | str, template: str = "chat") -> list[int]:
         prompt = Instruction(prompt, "", "", "en", "")
     ex = _check_example(prompt)
     if _template(template) == "alpaca":
-        return _ids(format_alpaca(ex))
-    return [CHAT_TOKENS["<|user|>"], *_ids(user_message(ex)), CHAT_TOKENS[END],
+        return encode(format_alpaca(ex))
+    return [CHAT_TOKENS["<|user|>"], *encode(user_message(ex)), CHAT_TOKENS[END],
             CHAT_TOKENS["<|assistant|>"]]  # fmt: skip
 
 
 def encode_example(ex: Instruction, template: str = "chat") -> tuple[list[int], list[int]]:
     """(prompt ids, response ids ending with the end token) of ``ex`` in ``template``."""
-    return prompt_ids(ex, template), [*_ids(_check_example(ex).output), end_id(template)]
+    return prompt_ids(ex, template), [*encode(_check_example(ex).output), end_id(template)]
 
 
 # ----- batches with masked labels --------------------------------------------------------------
