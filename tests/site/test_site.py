@@ -565,7 +565,7 @@ def test_playground_tokenizer_gives_our_ids_on_the_corpus(site, page):
     """The browser's BPE encoder against BPETokenizer on the whole Korean corpus, English text
     and the characters where JavaScript's and Python's regular expressions differ."""
     from llmbook import corpus
-    from llmbook.tokenizer import default_tokenizer
+    from llmbook.tokens import default_tokenizer
 
     texts = [corpus.load("ko"), corpus.load("en")[:150_000],
              "don't DON'T We'll \u00a0x\u0085y\ufeffz\u3000\t\n\n  end  ",
