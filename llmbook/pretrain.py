@@ -70,31 +70,40 @@ def token_log_probs(model: GPT, ids: list[int], context: list[int] | None = None
     return out
 
 
-def heldout_report(model: GPT) -> dict[str, dict[str, float]]:
-    """Per language: held-out loss per token (nats), perplexity per token, bits per character."""
+def scores(nats: float, tokens: int, text: str) -> dict[str, float]:
+    """A text's total negative log-likelihood as loss and perplexity per token, and bits per
+    character and per UTF-8 byte: the last two do not depend on the tokenizer, and bits per
+    byte compare Korean (3 bytes a syllable) with English too."""
+    n_bytes = len(text.encode("utf-8"))
+    return {"tokens": tokens, "chars": len(text), "bytes": n_bytes, "loss": nats / tokens,
+            "perplexity": math.exp(nats / tokens), "bits_per_char": nats / math.log(2) / len(text),
+            "bits_per_byte": nats / math.log(2) / n_bytes}  # fmt: skip
+
+
+def heldout_texts(source: str | None = None) -> dict[str, str]:
+    """Held-out text per language: the chapters' split, or the held-out part of one of the larger
+    sources (:data:`llmbook.corpus.EXTRA_SOURCES`; only its language)."""
+    return {lang: corpus.split(lang, source)[1] for lang in LANGS
+            if source is None or source in corpus.EXTRA_SOURCES[lang]}  # fmt: skip
+
+
+def heldout_report(model: GPT, source: str | None = None) -> dict[str, dict[str, float]]:
+    """Per language: the model's :func:`scores` on the held-out text (see :func:`heldout_texts`)."""
     report = {}
-    for lang in LANGS:
-        text = corpus.split(lang)[1]
+    for lang, text in heldout_texts(source).items():
         lp = token_log_probs(model, encode(text))
-        nats = -lp.sum().item()
-        report[lang] = {
-            "tokens": len(lp), "chars": len(text), "loss": nats / len(lp),
-            "perplexity": math.exp(nats / len(lp)), "bits_per_char": nats / math.log(2) / len(text),
-        }  # fmt: skip
+        report[lang] = scores(-lp.sum().item(), len(lp), text)
     return report
 
 
-def ngram_report(order: int = 4) -> dict:
+def ngram_report(order: int = 4, source: str | None = None) -> dict:
     """The chapter-2 baseline on the same data: an interpolated Kneser-Ney n-gram model over the
-    same tokens, fit on both training splits, scored like the GPT (per token and per character)."""
+    same tokens, fit on both training splits, scored like the GPT (:func:`scores`)."""
     eot = eot_id()
     train_ids = [i for lang in LANGS for i in encode(corpus.split(lang)[0]) + [eot]]
     lm = NGramLM(order, default_tokenizer().vocab_size).fit(train_ids)
     report = {"order": order}
-    for lang in LANGS:
-        text = corpus.split(lang)[1]
-        nats = -sum(lm.log_probs(encode(text), context=[eot]))
-        n = len(encode(text))
-        report[lang] = {"loss": nats / n, "perplexity": math.exp(nats / n),
-                        "bits_per_char": nats / math.log(2) / len(text)}  # fmt: skip
+    for lang, text in heldout_texts(source).items():
+        ids = encode(text)
+        report[lang] = scores(-sum(lm.log_probs(ids, context=[eot])), len(ids), text)
     return report

@@ -28,7 +28,7 @@ TEXT = {
         "task": "과제", "before": "미세 조정 전", "after": "미세 조정 후", "all": "전체",
         "method": "기법", "accuracy": "정확도", "prompt": "프롬프트", "sample": "표본 (온도 0.8, 시드 0)",
         "pairwise": "보상 모델의 쌍별 정확도 (평가용 쌍)", "rag_col": "조건",
-        "no weights": "가중치 없음 (결과 카드)", "ko": "한국어", "en": "영어",
+        "no weights": "가중치 없음 (결과 카드)", "bytes": "평가용 바이트", "ko": "한국어", "en": "영어",
         "zero-shot": "제로샷", "zero-shot, digits only": "제로샷, 숫자만", "few-shot": "퓨샷",
         "chain of thought": "사고의 연쇄", "self-consistency": "자기 일관성",
         "no context": "문맥 없음", "BM25 top-1 passage": "BM25 1위 구절", "gold passage": "정답 구절",
@@ -42,7 +42,7 @@ TEXT = {
         "task": "task", "before": "before fine-tuning", "after": "after fine-tuning", "all": "all",
         "method": "method", "accuracy": "accuracy", "prompt": "prompt", "sample": "sample (temperature 0.8, seed 0)",
         "pairwise": "reward model's pairwise accuracy (held-out pairs)", "rag_col": "condition",
-        "no weights": "no weights (a results card)", "ko": "Korean", "en": "English",
+        "no weights": "no weights (a results card)", "bytes": "held-out bytes", "ko": "Korean", "en": "English",
     },
 }  # fmt: skip
 
@@ -110,6 +110,22 @@ def heldout(lang: str = "en") -> Markdown:
             rows.append([t[text_lang], label, f"{r['loss']:.3f}", f"{r['bits_per_char']:.3f}",
                          f"{r['bits_per_byte']:.3f}"])  # fmt: skip
     return Markdown(_table([t["lang"], t["model"], t["loss"], t["bpc"], t["bpb"]], rows))
+
+
+def heldout_sources(lang: str = "en") -> Markdown:
+    """The base model and the n-gram on the held-out part of each larger shipped source (text the
+    base model never trained on, unlike the chapters' split of its own sources)."""
+    t = _t(lang)
+    ev = store.card("base").evaluation
+    order = ev["ngram_baseline"]["order"]
+    rows = []
+    for key, r in ev.get("heldout_sources", {}).items():
+        text_lang, source = key.split("-", 1)
+        rows.append([t[text_lang], corpus.EXTRA_SOURCES[text_lang][source], f"{r['gpt']['bytes']:,}",
+                     f"{r['gpt']['bits_per_byte']:.3f}", f"{r['ngram']['bits_per_byte']:.3f}"])  # fmt: skip
+    header = [t["lang"], t["data"], t["bytes"], f"{t['base']} · {t['bpb']}",
+              f"{t['ngram'].format(n=order)} · {t['bpb']}"]  # fmt: skip
+    return Markdown(_table(header, rows))
 
 
 def downstream(lang: str = "en") -> Markdown:

@@ -77,3 +77,16 @@ def test_the_recipe_trains_in_pieces_and_writes_weights_and_card(tmp_path):
     assert set(last) == {"ko", "en"} and last["ko"]["bits_per_char"] != card.evaluation["heldout"]["ko"]["bits_per_char"]
     with pytest.raises(CheckpointError, match="run.ckpt was written for another"):
         base_recipe.main(small + ["--lr", "1e-4", "--resume"])
+
+
+def test_scores_count_bits_per_character_and_per_byte():
+    s = pretrain.scores(math.log(2) * 12, 4, "가나다a")  # 12 bits over 4 chars, 10 UTF-8 bytes
+    assert (s["chars"], s["bytes"]) == (4, 10)
+    assert s["bits_per_char"] == pytest.approx(3.0) and s["bits_per_byte"] == pytest.approx(1.2)
+    assert s["loss"] == pytest.approx(math.log(2) * 3)
+
+
+def test_heldout_texts_of_a_larger_source_are_in_its_language_only():
+    assert set(pretrain.heldout_texts("libreoffice")) == {"ko"}
+    assert set(pretrain.heldout_texts("shakespeare")) == {"en"}
+    assert pretrain.heldout_texts()["en"] == pretrain.corpus.split("en")[1]

@@ -34,6 +34,16 @@ def test_bits_per_byte_follow_from_the_card_and_the_text():
     assert en["bits_per_byte"] == pytest.approx(en["bits_per_char"], rel=1e-3)
 
 
+def test_every_larger_source_has_a_row_from_the_card():
+    text = report.heldout_sources("en").data
+    sources = store.card("base").evaluation["heldout_sources"]
+    assert set(sources) == {f"{lang}-{s}" for lang in corpus.EXTRA_SOURCES for s in corpus.EXTRA_SOURCES[lang]}
+    for r in sources.values():
+        assert f"| {r['gpt']['bits_per_byte']:.3f} | {r['ngram']['bits_per_byte']:.3f} |" in text
+    ko = corpus.split("ko", "libreoffice")[1]
+    assert sources["ko-libreoffice"]["gpt"]["bytes"] == len(ko.encode())
+
+
 def test_a_card_scored_on_other_text_is_refused(monkeypatch):
     monkeypatch.setattr(report.corpus, "split", lambda lang: ("train", "a different held-out text"))
     with pytest.raises(ValueError, match="re-evaluate"):
@@ -60,7 +70,7 @@ def test_samples_are_fixed_by_the_seed():
 def test_the_page_builds_every_table_from_the_report(lang):
     nb = nbformat.read(ROOT / "chapters" / lang / "report_card.ipynb", as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    for fn in ("artifacts", "heldout", "downstream", "samples"):
+    for fn in ("artifacts", "heldout", "heldout_sources", "downstream", "samples"):
         assert f'report.{fn}("{lang}")' in code
     prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert not re.search(r"\d\.\d\d", prose), "numbers belong to the tables, read from the cards"

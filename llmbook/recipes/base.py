@@ -55,6 +55,25 @@ def last_weights_report(checkpoint: str | os.PathLike, config: GPTConfig) -> dic
     return heldout_report(model)
 
 
+def evaluate(out, dev: torch.device, order: int, command: str) -> store.Card:
+    """The base model's held-out scores (with bits per byte) on the chapters' split and on the
+    held-out part of every larger source, beside the n-gram's, written to its card; the weights
+    are saved back unchanged (fp16 -> fp32 -> fp16 is exact)."""
+    model, card = store.load(NAME, dev, out), store.card(NAME, out)
+    sources = {}
+    for lang in LANGS:
+        for source in corpus.EXTRA_SOURCES[lang]:
+            sources[f"{lang}-{source}"] = {"gpt": heldout_report(model, source)[lang],
+                                           "ngram": ngram_report(order, source)[lang]}  # fmt: skip
+    evaluation = {**card.evaluation, "heldout": heldout_report(model),
+                  "ngram_baseline": ngram_report(order), "heldout_sources": sources}  # fmt: skip
+    card = replace(card, evaluation=evaluation, evaluation_command=command)
+    store.save(NAME, model.cpu(), card, out)
+    print(json.dumps({k: {m: round(v["bits_per_byte"], 3) for m, v in r.items()}
+                      for k, r in sources.items()}, indent=1))  # fmt: skip
+    return card
+
+
 def main(argv: list[str] | None = None) -> store.Card | None:
     argv = sys.argv[1:] if argv is None else argv
     ap = options.parser(MODULE, __doc__.split("\n")[0], steps=1500)
@@ -78,9 +97,14 @@ def main(argv: list[str] | None = None) -> store.Card | None:
         ap.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(MODEL_CONFIG, name))
     ap.add_argument("--ngram-order", type=int, default=4,
                     help="order of the n-gram baseline on the card (0: none)")  # fmt: skip
+    ap.add_argument("--evaluate", action="store_true",
+                    help="train nothing: score the model in --out on every held-out text and "
+                         "update its card's evaluation")  # fmt: skip
     args = ap.parse_args(argv)
 
     dev = options.device(args)
+    if args.evaluate:
+        return evaluate(args.out, dev, args.ngram_order or 4, options.command(MODULE, argv))
     rank = 0
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # launched by torchrun: one process per device
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
