@@ -311,12 +311,22 @@ def widget_book(tmp_path_factory) -> Path:
     cell.outputs = [nbformat.v4.new_output("display_data", data={
         "application/vnd.jupyter.widget-view+json": data["view_specs"][0],
         "text/plain": "IntSlider(value=7)"})]  # fmt: skip
-    notebook.cells = [nbformat.v4.new_markdown_cell("# Widgets\n\n$\\sum_i p_i = 1$"), cell]
+    table = nbformat.v4.new_code_cell("Markdown(table)", execution_count=2)
+    table.outputs = [nbformat.v4.new_output("display_data", data={
+        "text/markdown": "| policy | reward |\n|---|---|\n| SFT | 0.28 |", "text/plain": "table"})]  # fmt: skip
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Widgets\n\n$\\sum_i p_i = 1$"), cell, table]
     nbformat.write(notebook, book / f"{NOTEBOOK_WITH_WIDGET}.ipynb")
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     subprocess.run([str(jupyter_book), "build", str(book), "-W", "-n"], check=True,
                    capture_output=True)  # fmt: skip
     return book / "_build" / "html"
+
+
+def test_a_markdown_table_a_cell_displays_is_a_table(widget_book):
+    """The RLHF table and the report card are Markdown that cells display: on the page they must
+    be tables, not lines of pipes."""
+    page = (widget_book / f"{NOTEBOOK_WITH_WIDGET}.html").read_text(encoding="utf-8")
+    assert "<table" in page and "| policy |" not in page
 
 
 def test_widget_scripts_load_in_order(widget_book):
