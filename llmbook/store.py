@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from llmbook.gpt import GPT, GPTConfig
-from llmbook.rlhf import RewardModel
+from llmbook.reward import RewardModel
 from llmbook.rnn import RNNLM
 from llmbook.seq2seq import Seq2Seq
 

@@ -19,7 +19,8 @@ LAYERS = [
                "word2vec", "lora", "quantize"}),
     ("training", {"engine", "train", "pretrain", "scaling", "rnn", "seq2seq"}),
     ("adaptation", {"classification", "instructions", "finetune"}),
-    ("alignment and prompting", {"rlhf", "prompting", "documents", "search", "retrieval"}),
+    ("alignment and prompting", {"responses", "reward", "grpo", "dpo", "rlhf", "prompting", "documents",
+                                 "search", "retrieval"}),
     ("shipped models", {"store"}),  # builds any shipped model, so above every architecture
     ("course tooling", {"diagrams", "widgets", "exercises", "notebooks", "sandbox", "sandbox_channel",
                         "sandbox_worker", "grading", "cli", "recipes", "playground", "web_export", "report"}),

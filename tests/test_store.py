@@ -14,7 +14,7 @@ from llmbook import cli, corpus, store
 from llmbook.gpt import GPT, GPTConfig
 from llmbook.metrics import perplexity
 from llmbook.recipes import build
-from llmbook.rlhf import RewardModel
+from llmbook.reward import RewardModel
 from llmbook.rnn import RNNLM, log_probs
 from llmbook.seq2seq import Seq2Seq
 from llmbook.textproc import Vocab

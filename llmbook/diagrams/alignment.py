@@ -5,7 +5,7 @@ whose rewards become advantages by comparing each answer with its own group."""
 from __future__ import annotations
 
 from llmbook.diagrams import Diagram, pick
-from llmbook.rlhf import group_advantages
+from llmbook.grpo import group_advantages
 
 
 def rlhf_pipeline(lang: str = "en") -> Diagram:
@@ -70,7 +70,7 @@ def dpo_pair(lang: str = "en") -> Diagram:
 def grpo_group(lang: str = "en", rewards: tuple[float, ...] = (0.9, 0.2, -0.5, 0.2)) -> Diagram:
     """One GRPO group: several answers sampled for one prompt, scored by the reward model, and
     turned into advantages (reward - group mean) / group std with
-    :func:`llmbook.rlhf.group_advantages` — above the group's mean is pushed up, below it down."""
+    :func:`llmbook.grpo.group_advantages` — above the group's mean is pushed up, below it down."""
     import torch
 
     adv = group_advantages(torch.tensor(rewards), len(rewards)).tolist()

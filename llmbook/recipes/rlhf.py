@@ -16,19 +16,13 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from llmbook import finetune, preferences, store
+from llmbook.dpo import dpo_train
 from llmbook.gpt import GPT
+from llmbook.grpo import RLConfig, rl_finetune
 from llmbook.instructions import Instruction
 from llmbook.recipes import options
-from llmbook.rlhf import (
-    RewardModel,
-    RLConfig,
-    dpo_train,
-    evaluate_policies,
-    format_table,
-    pairwise_accuracy,
-    rl_finetune,
-    train_reward_model,
-)
+from llmbook.reward import RewardModel, pairwise_accuracy, train_reward_model
+from llmbook.rlhf import evaluate_policies, format_table
 from llmbook.runtime import seed as seed_everything
 
 MODULE = "llmbook.recipes.rlhf"
