@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from llmbook import corpus
+from llmbook.data import pad_right
 from llmbook.gpt import GPT
 from llmbook.tokens import default_encoding, eot_id
 from llmbook.train import History, TrainConfig, train
@@ -181,10 +182,7 @@ def encode_texts(texts, max_len: int, pad_id: int) -> torch.Tensor:
     ids = [i[:max_len] for i in default_encoding().encode_ordinary_batch(list(texts), num_threads=1)]
     if any(len(i) == 0 for i in ids):
         raise ValueError("cannot classify an empty text")
-    out = torch.full((len(ids), max(map(len, ids))), pad_id, dtype=torch.long)
-    for row, i in zip(out, ids):
-        row[: len(i)] = torch.tensor(i)
-    return out
+    return pad_right(ids, pad_id)
 
 
 def _check(model: nn.Module, data: LabelledTexts) -> None:

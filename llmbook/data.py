@@ -1,4 +1,5 @@
-"""From token ids to training batches: sliding windows of (input, target) pairs.
+"""From token ids to training batches: sliding windows of (input, target) pairs, and rows of
+different lengths padded into one tensor (:func:`pad_right`).
 
 A language model learns to predict token ``t + 1`` from tokens ``..t``. Window ``i`` starts at
 ``i * stride``; its input is ``context_length`` ids and its target the same ids shifted one to
@@ -95,3 +96,15 @@ def make_dataloader(
     return DataLoader(
         dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, generator=generator
     )
+
+
+def pad_right(rows: Sequence[Sequence[int]], value: int) -> torch.Tensor:
+    """Rows of different lengths as one ``(len(rows), longest)`` tensor of ints, each row filled
+    up on the right with ``value`` (a padding id, or a label the loss ignores). Right padding
+    keeps every row's real tokens at the positions a causal model reads them."""
+    if len(rows) == 0:
+        raise ValueError("pad_right needs at least one row")
+    out = torch.full((len(rows), max(len(r) for r in rows)), value, dtype=torch.long)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = torch.as_tensor(list(row), dtype=torch.long)
+    return out

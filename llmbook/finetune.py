@@ -37,6 +37,7 @@ from llmbook.classification import (  # noqa: F401  (re-exported: fine-tuning's 
     predict,
     train_classifier,
 )
+from llmbook.data import pad_right
 from llmbook.generation import generate
 from llmbook.gpt import GPT, GPTConfig
 from llmbook.instructions import LANGS, TASKS, Instruction
@@ -212,13 +213,7 @@ def collate(examples: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int
         seq = prompt + response
         labels = [ignore_index] * (len(prompt) - 1) + response  # predicting a prompt token: skipped
         rows.append((seq[:-1], labels))
-    T = max(len(x) for x, _ in rows)
-    x = torch.full((len(rows), T), pad_id, dtype=torch.long)
-    y = torch.full((len(rows), T), ignore_index, dtype=torch.long)
-    for i, (xs, ys) in enumerate(rows):
-        x[i, : len(xs)] = torch.tensor(xs)
-        y[i, : len(ys)] = torch.tensor(ys)
-    return x, y
+    return pad_right([x for x, _ in rows], pad_id), pad_right([y for _, y in rows], ignore_index)
 
 
 # ----- training --------------------------------------------------------------------------------

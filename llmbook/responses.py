@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import torch
 
 from llmbook import finetune
+from llmbook.data import pad_right
 from llmbook.finetune import end_id
 from llmbook.generation import generate
 from llmbook.gpt import GPT
@@ -54,14 +55,9 @@ def pad_batch(prompt_ids: Sequence[Sequence[int]], response_ids: Sequence[Sequen
     ``mask`` ``(B, T)`` marking the response tokens (the ones the policy chose)."""
     if len(prompt_ids) != len(response_ids):
         raise ValueError(f"got {len(prompt_ids)} prompts but {len(response_ids)} responses")
-    seqs = [list(p) + list(r) for p, r in zip(prompt_ids, response_ids)]
-    T = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), T), end_id(), dtype=torch.long)
-    mask = torch.zeros(len(seqs), T)
-    for i, (p, s) in enumerate(zip(prompt_ids, seqs)):
-        ids[i, : len(s)] = torch.tensor(s)
-        mask[i, len(p) : len(s)] = 1.0
-    return ids.to(device), mask.to(device)
+    ids = pad_right([[*p, *r] for p, r in zip(prompt_ids, response_ids)], end_id())
+    mask = pad_right([[0] * len(p) + [1] * len(r) for p, r in zip(prompt_ids, response_ids)], 0)
+    return ids.to(device), mask.float().to(device)
 
 
 def pair_ids(pairs: Sequence[PreferencePair]) -> tuple[list[list[int]], list[list[int]], list[list[int]]]:

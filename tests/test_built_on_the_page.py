@@ -81,6 +81,7 @@ PIECES: dict[str, dict[str, str]] = {
     },
     "07": {
         "classification head (last real token)": r"show\(GPTClassifier\.forward\)",
+        "right padding": r"show\(pad_right\)",
         "SFT batch with -100 masking": r"show\(collate\)",
         "LoRA layer": r"show\(LoRALinear\)",
         "add_lora": r"show\(add_lora\)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from llmbook.data import SlidingWindowDataset, make_dataloader
+from llmbook.data import SlidingWindowDataset, make_dataloader, pad_right
 
 
 @pytest.mark.parametrize(
@@ -66,3 +66,12 @@ def test_dataloader_batches_cover_the_windows_reproducibly():
 def test_dataloader_refuses_an_empty_epoch():
     with pytest.raises(ValueError, match="batch_size"):
         make_dataloader(list(range(20)), context_length=8, batch_size=4)
+
+
+def test_pad_right_fills_each_row_up_to_the_longest():
+    out = pad_right([[1, 2, 3], [4], []], -100)
+    assert out.dtype == torch.long
+    assert out.tolist() == [[1, 2, 3], [4, -100, -100], [-100, -100, -100]]
+    assert pad_right([torch.tensor([5, 6])], 0).tolist() == [[5, 6]]
+    with pytest.raises(ValueError, match="at least one row"):
+        pad_right([], 0)

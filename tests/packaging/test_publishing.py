@@ -146,7 +146,7 @@ def test_a_failed_book_build_is_not_retried_and_leaves_no_stale_pages(tmp_path, 
     build = _book_build_module()
     runs = []
 
-    def fake_run(cmd, cwd):
+    def fake_run(cmd, cwd, env=None):
         runs.append(cmd)
         stale = tmp_path / "en" / "_build" / "stale-page.html"
         stale.parent.mkdir(parents=True, exist_ok=True)
