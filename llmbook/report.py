@@ -26,7 +26,7 @@ TEXT = {
         "model": "모델", "lang": "언어", "loss": "손실(토큰당 nat)", "bpc": "문자당 비트 수", "bpb": "바이트당 비트 수",
         "base": "기반 모델 base", "last": "base (이동 평균 없이 마지막 가중치)", "ngram": "{n}-그램 (크네저-네이)",
         "task": "과제", "before": "미세 조정 전", "after": "미세 조정 후", "all": "전체",
-        "method": "기법", "accuracy": "정확도", "prompt": "프롬프트", "sample": "표본 (온도 0.8, 시드 0)",
+        "method": "기법", "accuracy": "정확도", "prompt": "프롬프트", "sample": "샘플 (온도 0.8, 시드 0)",
         "pairwise": "보상 모델의 쌍별 정확도 (평가용 쌍)", "rag_col": "조건",
         "no weights": "가중치 없음 (결과 카드)", "bytes": "평가용 바이트", "ko": "한국어", "en": "영어",
         "zero-shot": "제로샷", "zero-shot, digits only": "제로샷, 숫자만", "few-shot": "퓨샷",
