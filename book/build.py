@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -207,13 +208,16 @@ def cache_key() -> str:
     return digest.hexdigest()
 
 
-def fresh_cache(cache: Path = BUILD / ".jupyter_cache") -> None:
+def fresh_cache(cache: Path = BUILD / ".jupyter_cache", builds: Sequence[Path] = ()) -> None:
     """Empty the execution cache when the package, its data or the pins changed since it was
-    filled, so no page shows outputs that the current package would not print."""
+    filled, so no page shows outputs that the current package would not print; remove the
+    language ``builds`` then too, or Sphinx would keep the pages of every notebook whose own
+    text did not change, with their old outputs, without running them again."""
     stamp = cache.with_name(cache.name + ".key")
     key = cache_key()
     if not stamp.is_file() or stamp.read_text() != key:
-        shutil.rmtree(cache, ignore_errors=True)
+        for folder in (cache, *builds):
+            shutil.rmtree(folder, ignore_errors=True)
         stamp.parent.mkdir(parents=True, exist_ok=True)
         stamp.write_text(key)
 
@@ -268,7 +272,7 @@ def main(argv: list[str] | None = None) -> None:
     site = build / "html"
     site.mkdir(parents=True, exist_ok=True)
     if args.execute:
-        fresh_cache()
+        fresh_cache(builds=[build / lang for lang in LANGS])
     for lang in args.lang:
         html = build_language(lang, config, toc, build, args.execute)
         shutil.rmtree(site / lang, ignore_errors=True)

@@ -163,7 +163,9 @@ def test_a_failed_book_build_is_not_retried_and_leaves_no_stale_pages(tmp_path, 
 
 
 def test_the_execution_cache_is_emptied_when_the_package_changes(tmp_path, monkeypatch):
-    """Executed outputs depend on llmbook and its shipped models, not only on a notebook's code."""
+    """Executed outputs depend on llmbook and its shipped models, not only on a notebook's code:
+    a changed package empties the cache and the language builds (whose Sphinx environment
+    would otherwise keep unchanged notebooks' pages as they were)."""
     build = _book_build_module()
     cache = tmp_path / ".jupyter_cache"
     cache.mkdir()
@@ -174,9 +176,13 @@ def test_the_execution_cache_is_emptied_when_the_package_changes(tmp_path, monke
     (cache / "entry").write_text("outputs")
     build.fresh_cache(cache)  # same package: kept
     assert (cache / "entry").exists()
+    pages = tmp_path / "ko" / "_build" / "html" / "chapters"  # a language build from before
+    pages.mkdir(parents=True)
+    build.fresh_cache(cache, builds=[tmp_path / "ko"])  # same package: kept
+    assert pages.exists()
     monkeypatch.setattr(build, "cache_key", lambda: "another package")
-    build.fresh_cache(cache)  # changed package: emptied
-    assert not cache.exists()
+    build.fresh_cache(cache, builds=[tmp_path / "ko"])  # changed package: emptied, pages too
+    assert not cache.exists() and not (tmp_path / "ko").exists()
 
 
 def test_one_address_names_where_llmbook_installs_from():
