@@ -90,15 +90,6 @@ def _nbgrader(**fields) -> dict:
             "locked": False, **fields}  # fmt: skip
 
 
-def graded_ids(nb: nbformat.NotebookNode) -> list[str]:
-    """The exercise ids a notebook checks, in order."""
-    ids = []
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            ids += CHECK_CALL.findall(cell.source)
-    return ids
-
-
 def with_grading_metadata(nb: nbformat.NotebookNode, chapter: str, lang: str) -> nbformat.NotebookNode:
     """A copy of a solution notebook whose answer and check cells carry nbgrader metadata
     (``grade_id``, ``points`` from the registry), so an instructor's tools find them, and whose
