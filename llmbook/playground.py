@@ -292,7 +292,7 @@ def widget(lang: str = "en", name: str = "base", views: Sequence[str] = VIEWS,
     return widgets.VBox([choose, text, *(w for v in VIEWS if v in views for w in parts[v])])
 
 
-EMBED_HEIGHT = {"tokens": 190, "next": 330, "generate": 260, "attention": 470}
+EMBED_HEIGHT = {"tokens": 280, "next": 330, "generate": 260, "attention": 470}
 
 
 def show(lang: str = "en", name: str = "base", views: Sequence[str] = VIEWS,
