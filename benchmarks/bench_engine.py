@@ -65,6 +65,21 @@ def ours(cfg: GPTConfig) -> Step:
                                    precision=precision, parallel=parallel)  # fmt: skip
 
 
+def plain_step(model: torch.nn.Module, opt: torch.optim.Optimizer,
+               loss_of: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Step:  # fmt: skip
+    """A peer's training step as its own scripts take it: forward, backward, clip, step, zero."""
+
+    def step(x: torch.Tensor, y: torch.Tensor) -> float:
+        loss = loss_of(x, y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return loss.item()
+
+    return step
+
+
 def nanogpt(cfg: GPTConfig, path: str) -> Step:
     """nanoGPT's model and optimizer, stepped like its ``train.py`` (one micro-batch)."""
     spec = importlib.util.spec_from_file_location("nanogpt_model", path)
@@ -76,15 +91,7 @@ def nanogpt(cfg: GPTConfig, path: str) -> Step:
     with contextlib.redirect_stdout(io.StringIO()):  # it prints its parameter counts
         opt = model.configure_optimizers(WEIGHT_DECAY, LR, BETAS, "cpu")
 
-    def step(x: torch.Tensor, y: torch.Tensor) -> float:
-        _, loss = model(x, y)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        return loss.item()
-
-    return step
+    return plain_step(model, opt, lambda x, y: model(x, y)[1])
 
 
 def transformers_gpt2(cfg: GPTConfig) -> Step:
@@ -97,16 +104,8 @@ def transformers_gpt2(cfg: GPTConfig) -> Step:
         attn_pdrop=0.0, bos_token_id=None, eos_token_id=None)).train()  # fmt: skip
     opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=BETAS, weight_decay=WEIGHT_DECAY)
 
-    def step(x: torch.Tensor, y: torch.Tensor) -> float:
-        logits = model(input_ids=x).logits
-        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        return loss.item()
-
-    return step
+    return plain_step(model, opt, lambda x, y: F.cross_entropy(
+        model(input_ids=x).logits.flatten(0, 1), y.flatten()))  # fmt: skip
 
 
 def contenders(cfg: GPTConfig, nanogpt_path: str | None) -> dict[str, Step]:

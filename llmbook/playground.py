@@ -151,15 +151,22 @@ def stop_id(name: str) -> int:
 
 
 @torch.no_grad()
-def complete(name: str, prompt: str, max_new_tokens: int = 40) -> list[int]:
-    """The greedy continuation's ids (the stop token included when it comes), as
-    :func:`llmbook.generation.generate` gives them: what the browser's greedy button must give too."""
+def complete(name: str, prompt: str, max_new_tokens: int = 40, **sampling) -> list[int]:
+    """The continuation's ids (the stop token included when it comes), as
+    :func:`llmbook.generation.generate` gives them: greedy by default, what the browser's greedy
+    button must give too; ``sampling`` (temperature, top_k, top_p, generator...) goes to generate."""
     ids = prompt_ids(name, prompt)
     if not ids:
         raise ValueError("the prompt is empty: type some text for the model to continue")
-    out = generate(model(name), torch.tensor([ids]), max_new_tokens, greedy=True,
-                   eos_id=stop_id(name))  # fmt: skip
+    sampling = sampling or {"greedy": True}
+    out = generate(model(name), torch.tensor([ids]), max_new_tokens, eos_id=stop_id(name),
+                   **sampling)  # fmt: skip
     return out[0, len(ids) :].tolist()
+
+
+def reply(name: str, ids: Sequence[int]) -> str:
+    """The text of a continuation, without the stop token."""
+    return tokenizer(name).decode([i for i in ids if i != stop_id(name)])
 
 
 # ----- the same in a notebook ------------------------------------------------------------------
@@ -264,18 +271,14 @@ def widget(lang: str = "en", name: str = "base", views: Sequence[str] = VIEWS,
                 plt.show()
 
     def run(_button=None) -> None:
-        name, tok = choose.value, tokenizer(choose.value)
-        ids = prompt_ids(name, text.value)
-        if not ids:
+        name = choose.value
+        if not prompt_ids(name, text.value):
             return
-        gen = torch.Generator().manual_seed(seed.value)
-        out = generate(model(name), torch.tensor([ids]), max(1, max_new.value),
-                       temperature=temperature.value, top_k=top_k.value or None,
-                       top_p=top_p.value if top_p.value < 1 else None, greedy=greedy.value,
-                       generator=gen, eos_id=stop_id(name))[0, len(ids) :].tolist()  # fmt: skip
-        reply = [i for i in out if i != stop_id(name)]
-        gen_out.value = (f'<div style="white-space:pre-wrap">{html.escape(tok.decode(reply))}</div>'
-                         + tokens_html(tok, out))  # fmt: skip
+        out = complete(name, text.value, max(1, max_new.value), temperature=temperature.value,
+                       top_k=top_k.value or None, top_p=top_p.value if top_p.value < 1 else None,
+                       greedy=greedy.value, generator=torch.Generator().manual_seed(seed.value))  # fmt: skip
+        gen_out.value = (f'<div style="white-space:pre-wrap">{html.escape(reply(name, out))}</div>'
+                         + tokens_html(tokenizer(name), out))  # fmt: skip
 
     for control in (choose, text, temperature, top_k, top_p, layer, head):
         control.observe(analyse, names="value")

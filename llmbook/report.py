@@ -15,7 +15,6 @@ import torch
 from IPython.display import Markdown
 
 from llmbook import corpus, playground, store
-from llmbook.generation import generate
 from llmbook.rlhf import format_table
 
 LANGS = ("ko", "en")
@@ -159,16 +158,12 @@ def downstream(lang: str = "en") -> Markdown:
     ]))  # fmt: skip
 
 
-@torch.no_grad()
 def sample(name: str, prompt: str, max_new_tokens: int = 30, seed: int = 0) -> str:
     """Model ``name``'s continuation of ``prompt`` (in its playground template), temperature
     0.8, seeded: the same text on every build on the same machine."""
-    ids = playground.prompt_ids(name, prompt)
-    out = generate(playground.model(name), torch.tensor([ids]), max_new_tokens, temperature=0.8,
-                   generator=torch.Generator().manual_seed(seed),
-                   eos_id=playground.stop_id(name))[0, len(ids):].tolist()  # fmt: skip
-    stop = playground.stop_id(name)
-    return playground.tokenizer(name).decode([i for i in out if i != stop])
+    ids = playground.complete(name, prompt, max_new_tokens, temperature=0.8,
+                              generator=torch.Generator().manual_seed(seed))  # fmt: skip
+    return playground.reply(name, ids)
 
 
 def samples(lang: str = "en") -> Markdown:

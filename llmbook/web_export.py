@@ -25,9 +25,9 @@ from pathlib import Path
 
 import regex
 
-from llmbook import playground
+from llmbook import playground, store
 from llmbook.finetune import CHAT_TOKENS
-from llmbook.playground import MODELS, model, stop_id, weights_file
+from llmbook.playground import MODELS, stop_id, weights_file
 from llmbook.tokens import default_tokenizer
 
 ASSETS = Path(__file__).parent / "data" / "playground"  # playground.js, .css and embed.html
@@ -104,12 +104,12 @@ def export(out: str | os.PathLike) -> dict:
         (out / "models" / f"{name}.js").write_text(
             _script(f"model:{name}", base64.b64encode(raw).decode("ascii")), encoding="utf-8"
         )
-        m = model(name)
+        card = store.card(name)
         models[name] = {
             **{k: v for k, v in asdict(info).items() if k not in ("chat", "stop")},
             "file": f"models/{name}.js",
-            "config": asdict(m.config),
-            "parameters": m.num_parameters(),
+            "config": card.model_config,
+            "parameters": card.parameters,
             "bytes": len(raw),
             "sha256": hashlib.sha256(raw).hexdigest(),
             "stop_id": stop_id(name),
