@@ -111,8 +111,10 @@ def heldout_report(model: GPT, source: str | None = None) -> dict[str, dict[str,
 @functools.lru_cache(maxsize=2)
 def ngram_baseline(order: int = 4) -> NGramLM:
     """The chapter-2 baseline on the same data: an interpolated Kneser-Ney n-gram model over the
-    same token stream as the GPT (:func:`training_ids`); fit once per order."""
-    return NGramLM(order, default_tokenizer().vocab_size).fit(training_ids())
+    same training texts, each once (:func:`training_ids`: repeating a text adds nothing to an
+    n-gram but inflated counts, which cost it 0.08 bits per byte on the held-out statutes); fit
+    once per order."""
+    return NGramLM(order, default_tokenizer().vocab_size).fit(training_ids({lang: 1 for lang in LANGS}))
 
 
 def ngram_report(order: int = 4, source: str | None = None) -> dict:

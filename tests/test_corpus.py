@@ -109,9 +109,11 @@ def test_licences_ship_next_to_the_data():
     for lang, source in EXTRA:
         assert f"{lang}-{source}." in notice
     for needle in ("Mozilla Public", "mozilla.org/MPL/2.0", "git.libreoffice.org", "GNU GPL",
-                   "Software in the Public Interest", "public domain"):
+                   "Software in the Public Interest", "public domain", "GNU Free Documentation",
+                   "no Invariant Sections", "gimp-help-AUTHORS.txt"):
         assert needle in notice
-    for lic in ("MPL-2.0", "GPL-2", "Apache-2.0"):
+    assert "GIMP User Manual Contributors" in (corpus.DATA_DIR / "licenses" / "gimp-help-AUTHORS.txt").read_text()
+    for lic in ("MPL-2.0", "GPL-2", "Apache-2.0", "GFDL-1.2"):
         assert (corpus.DATA_DIR / "licenses" / f"{lic}.txt").stat().st_size > 10_000
     assert "MPL-2.0" in corpus.__doc__ and "MPL-2.0" in recipe.__doc__
 
@@ -124,11 +126,22 @@ def test_korean_sources_are_whole_unique_korean_sentences(source):
     assert not any(re.search(r"</?[a-z]+[ >]|&[a-z]+;|\$\[officename\]", line) for line in lines)
 
 
-def test_the_korean_sources_are_large():
-    ko = "".join(corpus.load("ko", source=s) for s in corpus.EXTRA_SOURCES["ko"])
-    assert len(ko.encode()) > 1_700_000
-    assert sum("가" <= c <= "힣" for c in ko) > 450_000
+def test_the_korean_text_is_over_two_megabytes():
+    ko = "".join(corpus.load("ko", source=s) for s in corpus.EXTRA_SOURCES["ko"]) + corpus.load("ko")
+    assert len(ko.encode()) > 2_000_000
+    assert sum("가" <= c <= "힣" for c in ko) > 500_000
     assert "자동 고침 목록을 보려면" in corpus.load("ko", source="libreoffice")
+    assert "김프" in corpus.load("ko", source="gimp")
+
+
+def test_training_texts_are_every_training_part_and_no_held_out_sentence():
+    for lang in corpus.LANGS:
+        texts = corpus.training_texts(lang)
+        assert texts == [corpus.split(lang)[0]] + [corpus.split(lang, source=s)[0]
+                                                   for s in corpus.EXTRA_SOURCES[lang]]
+    trained = {line for text in corpus.training_texts("ko") for line in text.splitlines()}
+    held = {line for s in corpus.EXTRA_SOURCES["ko"] for line in corpus.split("ko", s)[1].splitlines()}
+    assert not (held - {""}) & trained  # no Korean help sentence is both trained on and held out
 
 
 def test_the_english_source_does_not_repeat_the_original_plays():

@@ -49,10 +49,27 @@ def test_the_shipped_model_loads_offline_and_matches_its_card(monkeypatch):
     assert held["bits_per_char"] == pytest.approx(-lp.sum().item() / math.log(2) / len(ko), abs=1e-4)
 
 
-@pytest.mark.parametrize("lang", ["ko", "en"])
-def test_the_shipped_model_beats_the_ngram_baseline(lang):
+def test_the_shipped_base_beats_the_previous_base_everywhere_and_the_ngram_where_wording_varies():
+    """Issue 21's comparison, as chapter 6.10 reads it: fewer bits per byte than the base model it
+    replaced on every held-out text; against the 4-gram counted on the same texts, a win on the
+    statutes and the rest of Shakespeare, a loss on the four formulaic manuals and (narrowly) on
+    the six plays' split."""
     ev = store.card("base").evaluation
-    assert ev["heldout"][lang]["bits_per_char"] < ev["ngram_baseline"][lang]["bits_per_char"]
+    old = ev["previous_base"]
+    rows = {f"{lang}-chapters": (ev["heldout"][lang]["bits_per_byte"], old["heldout"][lang],
+                                 ev["ngram_baseline"][lang]["bits_per_byte"]) for lang in ("ko", "en")}  # fmt: skip
+    assert set(ev["heldout_sources"]) == set(old["heldout_sources"])
+    rows |= {key: (r["gpt"]["bits_per_byte"], old["heldout_sources"][key], r["ngram"]["bits_per_byte"])
+             for key, r in ev["heldout_sources"].items()}  # fmt: skip
+    assert all(new < previous for new, previous, _ in rows.values())
+    ngram_wins = {key for key, (new, _, ngram) in rows.items() if ngram < new}
+    assert ngram_wins == {"en-chapters", "ko-debian-faq", "ko-debian-install", "ko-gimp", "ko-libreoffice"}
+
+
+def test_an_earlier_cards_bits_per_byte_are_what_the_new_card_keeps():
+    ev = {"heldout": {"ko": {"bits_per_byte": 1.5}, "en": {"bits_per_byte": 2.0}},
+          "heldout_sources": {"ko-gimp": {"gpt": {"bits_per_byte": 3.5}, "ngram": {"bits_per_byte": 4.0}}}}  # fmt: skip
+    assert base_recipe.bits_per_byte(ev) == {"heldout": {"ko": 1.5, "en": 2.0}, "heldout_sources": {"ko-gimp": 3.5}}
 
 
 @pytest.mark.slow

@@ -34,12 +34,18 @@ def test_bits_per_byte_follow_from_the_card_and_the_text():
     assert en["bits_per_byte"] == pytest.approx(en["bits_per_char"], rel=1e-3)
 
 
-def test_every_larger_source_has_a_row_from_the_card():
+def test_every_held_out_text_has_a_row_with_the_new_and_previous_base_and_the_ngram():
     text = report.heldout_sources("en").data
-    sources = store.card("base").evaluation["heldout_sources"]
+    ev = store.card("base").evaluation
+    sources = ev["heldout_sources"]
     assert set(sources) == {f"{lang}-{s}" for lang in corpus.EXTRA_SOURCES for s in corpus.EXTRA_SOURCES[lang]}
-    for r in sources.values():
-        assert f"| {r['gpt']['bits_per_byte']:.3f} | {r['ngram']['bits_per_byte']:.3f} |" in text
+    old = ev["previous_base"]
+    for key, r in sources.items():
+        assert f"| {r['gpt']['bits_per_byte']:.3f} | {old['heldout_sources'][key]:.3f} | {r['ngram']['bits_per_byte']:.3f} |" in text
+    for lang in corpus.LANGS:
+        new, ngram = ev["heldout"][lang]["bits_per_byte"], ev["ngram_baseline"][lang]["bits_per_byte"]
+        assert f"| {new:.3f} | {old['heldout'][lang]:.3f} | {ngram:.3f} |" in text
+    assert text.count("\n| ") == 2 + len(sources) and "previous base model" in text
     ko = corpus.split("ko", "libreoffice")[1]
     assert sources["ko-libreoffice"]["gpt"]["bytes"] == len(ko.encode())
 

@@ -148,7 +148,7 @@ def test_build_all_dry_run_prints_the_order_and_runs_nothing(tmp_path, capsys):
     assert cli.main(["build", "all", "--dry-run", "--out", str(tmp_path / "m")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("order: corpus -> tokenizer -> base -> sft -> rlhf -> reasoner -> rnn -> seq2seq\n")
-    assert "python -m llmbook.recipes.base --steps 3000 --checkpoint-every 250 --out " in out
+    assert "python -m llmbook.recipes.base --steps 6000 --checkpoint-every 250 --out " in out
     assert "python -m llmbook.recipes.tokenizer\n" in out  # package data: no model options
     assert not (tmp_path / "m").exists()
     for a in build.ARTIFACTS.values():  # dependency order: everything an artifact needs comes first

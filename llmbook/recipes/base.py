@@ -2,7 +2,7 @@
 English training texts of :mod:`llmbook.corpus` with the shipped 4,096-token BPE, shipping a
 moving average of the weights (:class:`llmbook.train.WeightAverage`).
 
-``python -m llmbook.recipes.base --steps 3000`` (``llmbook build base``) saves a checkpoint as it
+``python -m llmbook.recipes.base --steps 6000`` (``llmbook build base``) saves a checkpoint as it
 goes (``--resume`` continues an interrupted run exactly; under ``torchrun`` one process per
 device) and at the end writes ``base.safetensors`` and its card through :mod:`llmbook.store`.
 """

@@ -33,7 +33,7 @@ ARTIFACTS = {a.name: a for a in (
     Artifact("tokenizer", "llmbook/data/tokenizer/bilingual_bpe_4096.json", ("corpus",),
              (("llmbook.recipes.tokenizer",),), model=False),
     Artifact("base", "models: base", ("tokenizer",),
-             (("llmbook.recipes.base", "--steps", "3000", "--checkpoint-every", "250"),)),
+             (("llmbook.recipes.base", "--steps", "6000", "--checkpoint-every", "250"),)),
     Artifact("sft", "models: sft", ("base",), (("llmbook.recipes.sft",),)),
     Artifact("rlhf", "models: reward, rlhf (results), grpo, grpo-nokl, dpo", ("sft",), (("llmbook.recipes.rlhf",),)),
     Artifact("reasoner", "models: reasoner", ("base",),

@@ -116,7 +116,8 @@ def cards(results: dict, rm: RewardModel, command: str) -> tuple[store.Card, sto
     run = store.Card(
         name="rlhf", architecture=None, parent="sft", model_config={}, parameters=None,
         summary="Chapter 8's RLHF run: SFT vs GRPO (with and without the KL penalty) vs DPO on "
-                "held-out prompts; the policies are not shipped, the reward model is (reward).",
+                "held-out prompts; its policies ship as grpo, grpo-nokl and dpo, its reward model as "
+                "reward.",
         data=DATA, train_config=cfg, steps=cfg["rl"]["steps"], tokens_seen=None, command=command,
         train_seconds=results["seconds"], device=results["device"],
         evaluation={"table": results["table"]}, curves=results["curves"],
