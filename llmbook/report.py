@@ -113,30 +113,40 @@ def heldout(lang: str = "en") -> Markdown:
     return Markdown(_table([t["lang"], t["model"], t["loss"], t["bpc"], t["bpb"]], rows))
 
 
-def heldout_sources(lang: str = "en") -> Markdown:
-    """Bits per byte on every held-out text, the chapters' split and each larger source's part:
-    the base model, the base model it replaced (when its card records one, scored on the same
-    texts: ``previous_base``) and the n-gram fit on the same training text."""
-    t = _t(lang)
+def heldout_texts_bits() -> dict[str, dict]:
+    """Bits per byte on every held-out text, keyed ``"ko-chapters"`` (the chapters' split),
+    ``"ko-libreoffice"``, ...: the base model's, the base model it replaced (``None`` unless the
+    card records ``previous_base``, scored on the same texts) and the n-gram's fit on the same
+    training texts, with the text's size in bytes; all from the base model's card."""
     ev = store.card("base").evaluation
-    previous = ev.get("previous_base")
+    previous = ev.get("previous_base", {"heldout": {}, "heldout_sources": {}})
+    rows = {}
+    for lang in LANGS:
+        rows[f"{lang}-chapters"] = {"bytes": ev["heldout"][lang]["bytes"],
+                                    "base": ev["heldout"][lang]["bits_per_byte"],
+                                    "previous": previous["heldout"].get(lang),
+                                    "ngram": ev["ngram_baseline"][lang]["bits_per_byte"]}  # fmt: skip
+        for source in corpus.EXTRA_SOURCES[lang]:
+            key, r = f"{lang}-{source}", ev["heldout_sources"][f"{lang}-{source}"]
+            rows[key] = {"bytes": r["gpt"]["bytes"], "base": r["gpt"]["bits_per_byte"],
+                         "previous": previous["heldout_sources"].get(key),
+                         "ngram": r["ngram"]["bits_per_byte"]}  # fmt: skip
+    return rows
+
+
+def heldout_sources(lang: str = "en") -> Markdown:
+    """:func:`heldout_texts_bits` as a table: one row per held-out text, the base model, the base
+    model it replaced and the n-gram in bits per byte."""
+    t = _t(lang)
+    order = store.card("base").evaluation["ngram_baseline"]["order"]
     rows = []
-    for text_lang in LANGS:
-        texts = {None: (ev["heldout"][text_lang], ev["ngram_baseline"][text_lang])}
-        texts |= {source: (ev["heldout_sources"][f"{text_lang}-{source}"]["gpt"],
-                           ev["heldout_sources"][f"{text_lang}-{source}"]["ngram"])
-                  for source in corpus.EXTRA_SOURCES[text_lang]}  # fmt: skip
-        for source, (gpt, ngram) in texts.items():
-            name = corpus.SOURCES[text_lang] if source is None else corpus.EXTRA_SOURCES[text_lang][source]
-            old = None
-            if previous:
-                old = (previous["heldout"] if source is None else previous["heldout_sources"]).get(
-                    text_lang if source is None else f"{text_lang}-{source}")  # fmt: skip
-            rows.append([t[text_lang], name, f"{gpt['bytes']:,}", f"{gpt['bits_per_byte']:.3f}",
-                         None if old is None else f"{old:.3f}", f"{ngram['bits_per_byte']:.3f}"])  # fmt: skip
+    for key, r in heldout_texts_bits().items():
+        text_lang, source = key.split("-", 1)
+        name = corpus.SOURCES[text_lang] if source == "chapters" else corpus.EXTRA_SOURCES[text_lang][source]
+        rows.append([t[text_lang], name, f"{r['bytes']:,}", f"{r['base']:.3f}",
+                     None if r["previous"] is None else f"{r['previous']:.3f}", f"{r['ngram']:.3f}"])  # fmt: skip
     header = [t["lang"], t["data"], t["bytes"], f"{t['base']} · {t['bpb']}",
-              f"{t['previous']} · {t['bpb']}",
-              f"{t['ngram'].format(n=ev['ngram_baseline']['order'])} · {t['bpb']}"]  # fmt: skip
+              f"{t['previous']} · {t['bpb']}", f"{t['ngram'].format(n=order)} · {t['bpb']}"]  # fmt: skip
     return Markdown(_table(header, rows))
 
 

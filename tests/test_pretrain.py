@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from llmbook import pretrain, store, tokens
+from llmbook import pretrain, report, store, tokens
 from llmbook.checkpoint import CheckpointError
 from llmbook.recipes import base as base_recipe
 
@@ -54,15 +54,11 @@ def test_the_shipped_base_beats_the_previous_base_everywhere_and_the_ngram_where
     replaced on every held-out text; against the 4-gram counted on the same texts, a win on the
     statutes and the rest of Shakespeare, a loss on the four formulaic manuals and (narrowly) on
     the six plays' split."""
-    ev = store.card("base").evaluation
-    old = ev["previous_base"]
-    rows = {f"{lang}-chapters": (ev["heldout"][lang]["bits_per_byte"], old["heldout"][lang],
-                                 ev["ngram_baseline"][lang]["bits_per_byte"]) for lang in ("ko", "en")}  # fmt: skip
-    assert set(ev["heldout_sources"]) == set(old["heldout_sources"])
-    rows |= {key: (r["gpt"]["bits_per_byte"], old["heldout_sources"][key], r["ngram"]["bits_per_byte"])
-             for key, r in ev["heldout_sources"].items()}  # fmt: skip
-    assert all(new < previous for new, previous, _ in rows.values())
-    ngram_wins = {key for key, (new, _, ngram) in rows.items() if ngram < new}
+    rows = report.heldout_texts_bits()
+    assert set(rows) == {f"{lang}-{s}" for lang in ("ko", "en")
+                         for s in ("chapters", *pretrain.corpus.EXTRA_SOURCES[lang])}  # fmt: skip
+    assert all(r["base"] < r["previous"] for r in rows.values())
+    ngram_wins = {key for key, r in rows.items() if r["ngram"] < r["base"]}
     assert ngram_wins == {"en-chapters", "ko-debian-faq", "ko-debian-install", "ko-gimp", "ko-libreoffice"}
 
 
