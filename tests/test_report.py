@@ -34,18 +34,21 @@ def test_bits_per_byte_follow_from_the_card_and_the_text():
     assert en["bits_per_byte"] == pytest.approx(en["bits_per_char"], rel=1e-3)
 
 
-def test_every_held_out_text_has_a_row_with_the_new_and_previous_base_and_the_ngram():
+def test_every_held_out_text_has_a_row_with_the_base_before_and_after_annealing_the_previous_base_and_the_ngram():
     text = report.heldout_sources("en").data
     ev = store.card("base").evaluation
-    sources = ev["heldout_sources"]
+    sources, stage1 = ev["heldout_sources"], ev["before_anneal"]
     assert set(sources) == {f"{lang}-{s}" for lang in corpus.EXTRA_SOURCES for s in corpus.EXTRA_SOURCES[lang]}
     old = ev["previous_base"]
     for key, r in sources.items():
-        assert f"| {r['gpt']['bits_per_byte']:.3f} | {old['heldout_sources'][key]:.3f} | {r['ngram']['bits_per_byte']:.3f} |" in text
+        before = stage1["heldout_sources"][key]["bits_per_byte"]
+        assert (f"| {r['gpt']['bits_per_byte']:.3f} | {before:.3f} | {old['heldout_sources'][key]:.3f} "
+                f"| {r['ngram']['bits_per_byte']:.3f} |") in text
     for lang in corpus.LANGS:
         new, ngram = ev["heldout"][lang]["bits_per_byte"], ev["ngram_baseline"][lang]["bits_per_byte"]
-        assert f"| {new:.3f} | {old['heldout'][lang]:.3f} | {ngram:.3f} |" in text
-    assert text.count("\n| ") == 2 + len(sources) and "previous base model" in text
+        before = stage1["heldout"][lang]["bits_per_byte"]
+        assert f"| {new:.3f} | {before:.3f} | {old['heldout'][lang]:.3f} | {ngram:.3f} |" in text
+    assert text.count("\n| ") == 2 + len(sources) and "previous base model" in text and "before annealing" in text
     ko = corpus.split("ko", "libreoffice")[1]
     assert sources["ko-libreoffice"]["gpt"]["bytes"] == len(ko.encode())
 

